@@ -1,0 +1,52 @@
+# omnitalker — every command a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+export MPLBACKEND := Agg
+
+.PHONY: help install test test-slow export clean-nbs readme docs lab info
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
+
+install: $(STAMP)  ## create .venv with CPU torch and omnitalker (editable, dev extras); a second run is instant
+
+# Reinstall only when the dependency list changes. torch is pinned first: an open range would pull a CUDA build.
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(BIN)/pip check
+	touch $(STAMP)
+
+export: install  ## write omnitalker/ from nbs/
+	$(BIN)/nbdev_export
+
+test: install  ## the test suite: library == notebooks, every notebook's tests (no slow/gpu cells), pytest tests/
+	$(BIN)/nbdev_export
+	@git status --porcelain -- omnitalker | grep . && { echo "omnitalker/ differs from what nbs/ export: run 'make export' and commit" >&2; git diff --stat -- omnitalker; exit 1; } || echo "export check: omnitalker/ matches nbs/"
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/python -m pytest tests/ -q
+
+test-slow: install  ## also run cells flagged slow (minutes)
+	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+
+clean-nbs: install  ## strip outputs metadata noise from notebooks (nbdev_clean)
+	$(BIN)/nbdev_clean
+
+readme: install  ## regenerate README.md from nbs/index.ipynb
+	$(BIN)/python tools/book.py readme
+
+docs: install  ## execute the notebooks and render them as HTML in _docs/ (no network, no quarto)
+	$(BIN)/python tools/book.py docs --out _docs
+
+lab: install  ## JupyterLab on nbs/ with ipywidgets
+	$(BIN)/jupyter lab --notebook-dir=nbs
+
+info: install  ## versions, device, ffmpeg, configs
+	$(BIN)/omnitalker info

@@ -1,0 +1,2 @@
+# omnitalker
+__version__ = "0.1.0"
