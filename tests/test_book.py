@@ -34,3 +34,15 @@ def test_settings():
     assert d['lib_name'] == 'omnitalker' and d['nbs_path'] == 'nbs' and d['lib_path'] == 'omnitalker'
     assert d['tst_flags'].split() == ['slow', 'gpu'] and d['readme_nb'] == 'index.ipynb'
     assert 'torchvision' not in d['requirements'] and 'torchaudio' not in d['requirements']
+
+def test_docs_prepare_skips_flagged_cells_and_hides_hidden_ones():
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('#| default_exp x'),
+        nbformat.v4.new_code_cell('#| hide\nfrom fastcore.test import *'),
+        nbformat.v4.new_code_cell('#| slow\ntrain(10_000)'),
+        nbformat.v4.new_code_cell('x = 1'),
+        nbformat.v4.new_code_cell('#| hide\nimport nbdev; nbdev.nbdev_export()')])
+    cells = book.prepare(nb).cells
+    assert [c.cell_type for c in cells] == ['code', 'markdown', 'raw', 'code']
+    assert cells[0].metadata['book_hidden'] and cells[2].source == 'train(10_000)' and 'slow' in cells[1].source

@@ -49,12 +49,13 @@ def cmd_readme(args):
     path.write_text(text, encoding='utf-8'); print(f'wrote {path}')
 
 def prepare(nb):
-    "Drop hidden cells and export calls; turn slow/gpu cells into shown-but-not-run cells."
+    "Drop export calls; mark hidden cells (run, then removed); turn slow/gpu cells into shown-but-not-run cells."
     import nbformat
     cells = []
     for c in nb.cells:
         d = directives(c.source) if c.cell_type == 'code' else set()
-        if 'hide' in d or 'default_exp' in d or 'nbdev_export()' in c.source: continue
+        if 'default_exp' in d or 'nbdev_export()' in c.source: continue
+        if 'hide' in d: c.metadata['book_hidden'] = True
         if d & SKIP_FLAGS:
             cells.append(nbformat.v4.new_markdown_cell(f"*This cell is flagged `{'`, `'.join(sorted(d & SKIP_FLAGS))}` and is not run when the docs are built:*"))
             cells.append(nbformat.v4.new_raw_cell(strip_directives(c.source)))
@@ -68,12 +69,13 @@ def cmd_docs(args):
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    paths = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
+    paths = sorted((p for p in NBS.glob('*.ipynb') if not p.name.startswith('_')), key=lambda p: (p.stem != 'index', p.stem))
     pages = []
     for p in paths:
         t0 = time.time()
         nb = prepare(nbformat.read(p, as_version=4))
         NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(NBS)}}).execute()
+        nb.cells = [c for c in nb.cells if not c.metadata.get('book_hidden')]
         for c in nb.cells:  # show code without nbdev's directive lines
             if c.cell_type == 'code': c.source = strip_directives(c.source)
         body, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
