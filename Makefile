@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 export MPLBACKEND := Agg
 
-.PHONY: help install test test-slow export clean-nbs readme docs lab info
+.PHONY: help install test test-slow export readme docs lab info
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
@@ -24,7 +24,8 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/pip check
 	touch $(STAMP)
 
-export: install  ## write omnitalker/ from nbs/
+export: install  ## clean the notebooks, then write omnitalker/ from nbs/ (run before committing)
+	$(BIN)/nbdev_clean
 	$(BIN)/nbdev_export
 
 test: install  ## the test suite: library == notebooks, every notebook's tests (no slow/gpu cells), pytest tests/
@@ -35,9 +36,6 @@ test: install  ## the test suite: library == notebooks, every notebook's tests (
 
 test-slow: install  ## also run cells flagged slow (minutes)
 	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
-
-clean-nbs: install  ## strip outputs metadata noise from notebooks (nbdev_clean)
-	$(BIN)/nbdev_clean
 
 readme: install  ## regenerate README.md from nbs/index.ipynb
 	$(BIN)/python tools/book.py readme
