@@ -6,19 +6,22 @@ Authoring aid for contributors who prefer an editor to Jupyter. Cells are separa
     python tools/pct2nb.py nbs/src/01_flow_matching.pct nbs/01_flow_matching.ipynb   # text -> notebook
     python tools/pct2nb.py --to-pct nbs/01_flow_matching.ipynb out.pct               # notebook -> text
 """
-import json, sys, re
+import hashlib, json, sys, re
 from pathlib import Path
 
 KERNEL = {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}}
 
 def pct_to_cells(text):
-    cells, kind, buf = [], None, []
+    cells, kind, buf, seen = [], None, [], set()
     def flush():
         if kind is None: return
         lines = [re.sub(r"^# ?", "", l) for l in buf] if kind == "markdown" else buf
         src = "\n".join(lines).strip("\n")
         if not src: return
-        cell = {"cell_type": kind, "metadata": {}, "source": src.splitlines(keepends=True)}
+        cid = hashlib.sha1(src.encode()).hexdigest()[:8]  # stable ids: an unchanged cell keeps its id
+        while cid in seen: cid = hashlib.sha1(cid.encode()).hexdigest()[:8]
+        seen.add(cid)
+        cell = {"cell_type": kind, "id": cid, "metadata": {}, "source": src.splitlines(keepends=True)}
         if kind == "code": cell.update(execution_count=None, outputs=[])
         cells.append(cell)
     for line in text.splitlines():
