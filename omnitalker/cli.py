@@ -8,7 +8,7 @@ import argparse, importlib, platform, sys
 import omnitalker
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'info_lines', 'cmd_info', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -32,11 +32,36 @@ def cmd_info(args):
     "Print versions, device, ffmpeg and configs."
     print('\n'.join(info_lines()))
 
-# %% ../nbs/90_cli.ipynb #ed3c79ae
+# %% ../nbs/90_cli.ipynb #50b12347
+def _bench_dit(args):
+    "Forward throughput of the fusion DiT (tiny and paper), fp32/bf16, SDPA vs naive attention."
+    from omnitalker.dit import bench_dit
+    return bench_dit(configs=tuple(args.configs or ('tiny', 'paper')), seconds=args.seconds,
+                     dtypes=tuple(args.dtypes or ('fp32', 'bf16')), device=args.device, repeats=args.repeats)
+
+BENCHES = {  # target: (runner, one-line help)
+    'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
+}
+
+def _bench_args(p: argparse.ArgumentParser):
+    p.add_argument('target', choices=sorted(BENCHES), help='what to measure')
+    p.add_argument('--configs', nargs='*', help="config names, e.g. tiny paper")
+    p.add_argument('--dtypes', nargs='*', help="fp32 bf16 fp16")
+    p.add_argument('--seconds', type=float, default=1.0, help='clip length in seconds')
+    p.add_argument('--repeats', type=int, default=3, help='timed repeats per row')
+    p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
+
+def cmd_bench(args):
+    "Run one benchmark and print its table with the machine it ran on."
+    print(f'# {platform.processor() or platform.machine()}, {platform.node()}, device={args.device or "auto"}')
+    BENCHES[args.target][0](args)
+
+# %% ../nbs/90_cli.ipynb #e2fee2fa
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'info': (cmd_info, _no_args, 'versions, device, ffmpeg and configs'),
+    'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }
 
 def build_parser() -> argparse.ArgumentParser:
