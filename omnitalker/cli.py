@@ -8,7 +8,7 @@ import argparse, importlib, platform, sys
 import omnitalker
 
 # %% auto #0
-__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_bench', 'cmd_detect', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -56,11 +56,20 @@ def cmd_bench(args):
     print(f'# {platform.processor() or platform.machine()}, {platform.node()}, device={args.device or "auto"}')
     BENCHES[args.target][0](args)
 
-# %% ../nbs/90_cli.ipynb #e2fee2fa
+# %% ../nbs/90_cli.ipynb #b326a1d5
+def _detect_args(p: argparse.ArgumentParser): p.add_argument('file', help='video or audio file to check (mp4, wav, m4a, ...)')
+
+def cmd_detect(args):
+    "Look for omnitalker's invisible watermarks in a file."
+    from omnitalker.watermark import detect_cli
+    return detect_cli(args.file)
+
+# %% ../nbs/90_cli.ipynb #580a78ee
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'info': (cmd_info, _no_args, 'versions, device, ffmpeg and configs'),
+    'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }
 

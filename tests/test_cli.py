@@ -27,3 +27,16 @@ def test_info_runs_offline():
 def test_unknown_command_fails_clearly():
     r = run('fly')
     assert r.returncode == 2 and 'invalid choice' in r.stderr
+
+def test_detect_on_a_watermarked_wav_and_a_clean_one(tmp_path):
+    "`omnitalker detect` finds the audio mark in a marked wav (exit 0) and none in the clean one (exit 1)."
+    import numpy as np, soundfile as sf
+    from omnitalker.watermark import watermark_audio
+    sr, t = 24_000, np.arange(3 * 24_000) / 24_000
+    wav = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+           + 0.02 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32)
+    sf.write(tmp_path / 'clean.wav', wav, sr)
+    sf.write(tmp_path / 'marked.wav', np.asarray(watermark_audio(wav, sr), dtype=np.float32), sr)
+    marked, clean = run('detect', str(tmp_path / 'marked.wav')), run('detect', str(tmp_path / 'clean.wav'))
+    assert marked.returncode == 0 and 'FOUND' in marked.stdout, marked.stdout + marked.stderr
+    assert clean.returncode == 1, clean.stdout + clean.stderr
