@@ -45,8 +45,8 @@ readme: install  ## regenerate README.md from nbs/index.ipynb
 docs: install  ## execute the notebooks and render them as HTML in _docs/ (no network, no quarto)
 	$(BIN)/python tools/book.py docs --out _docs
 
-lab: install  ## JupyterLab on nbs/ with ipywidgets
-	$(BIN)/jupyter lab --notebook-dir=nbs
+lab: install  ## JupyterLab on nbs/ with ipywidgets (offline: no extension manager look-ups)
+	$(BIN)/jupyter lab --notebook-dir=nbs --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 
 info: install  ## versions, device, ffmpeg, configs
 	$(BIN)/omnitalker info
