@@ -28,16 +28,17 @@ export: install  ## clean the notebooks, then write omnitalker/ from nbs/ (run b
 	$(BIN)/nbdev_clean
 	$(BIN)/nbdev_export
 
-# nbdev_test runs 2 notebooks at once on 2 cores: one torch thread each avoids oversubscription (measured: 8 s vs 60 s for nb 03)
+# Notebook tests: nbdev's test_nb, each notebook in a fresh process (no state leaks between notebooks), 2 at a time
+# on 2 cores, so one torch thread each avoids oversubscription (measured: 8 s vs 60 s for nb 03).
 test test-slow: export OMP_NUM_THREADS := 1
 test: install  ## the test suite: library == notebooks, every notebook's tests (no slow/gpu cells), pytest tests/
 	$(BIN)/nbdev_export
 	@git status --porcelain -- omnitalker | grep . && { echo "omnitalker/ differs from what nbs/ export: run 'make export' and commit" >&2; git diff --stat -- omnitalker; exit 1; } || echo "export check: omnitalker/ matches nbs/"
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/python tools/test_nbs.py --workers 2
 	$(BIN)/python -m pytest tests/ -q
 
 test-slow: install  ## also run cells flagged slow (minutes)
-	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+	$(BIN)/python tools/test_nbs.py --workers 2 --flags slow
 
 readme: install  ## regenerate README.md from nbs/index.ipynb
 	$(BIN)/python tools/book.py readme
