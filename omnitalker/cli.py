@@ -8,7 +8,7 @@ import argparse, importlib, platform, sys
 import omnitalker
 
 # %% auto #0
-__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_bench', 'cmd_detect', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_detect', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -32,15 +32,37 @@ def cmd_info(args):
     "Print versions, device, ffmpeg and configs."
     print('\n'.join(info_lines()))
 
-# %% ../nbs/90_cli.ipynb #50b12347
+# %% ../nbs/90_cli.ipynb #f3bb34dd
+def _world_args(p: argparse.ArgumentParser):
+    p.add_argument('--out', required=True, help='output directory (an existing one is resumed)')
+    p.add_argument('--speakers', type=int, default=4, help='number of speakers')
+    p.add_argument('--clips', type=int, default=3, help='clips per speaker')
+    p.add_argument('--seed', type=int, default=0, help='world seed: same seed, same world')
+    p.add_argument('--workers', type=int, default=2, help='processes')
+    p.add_argument('--size', type=int, default=128, help='frame size in pixels')
+    p.add_argument('--features-only', action='store_true', help='write (text, mel, motion) items without frames')
+
+def cmd_world(args):
+    "Generate or resume a synthetic world."
+    from omnitalker.world import world_main
+    s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size)
+    print(s)
+
+# %% ../nbs/90_cli.ipynb #dae2e880
 def _bench_dit(args):
     "Forward throughput of the fusion DiT (tiny and paper), fp32/bf16, SDPA vs naive attention."
     from omnitalker.dit import bench_dit
     return bench_dit(configs=tuple(args.configs or ('tiny', 'paper')), seconds=args.seconds,
                      dtypes=tuple(args.dtypes or ('fp32', 'bf16')), device=args.device, repeats=args.repeats)
 
+def _bench_world(args):
+    "Synthetic-world throughput: clips/min, feature-only vs rendered."
+    from omnitalker.world import bench_world
+    print(bench_world())
+
 BENCHES = {  # target: (runner, one-line help)
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
+    'world': (_bench_world, 'synthetic clips/min'),
 }
 
 def _bench_args(p: argparse.ArgumentParser):
@@ -64,12 +86,13 @@ def cmd_detect(args):
     from omnitalker.watermark import detect_cli
     return detect_cli(args.file)
 
-# %% ../nbs/90_cli.ipynb #580a78ee
+# %% ../nbs/90_cli.ipynb #f4d86ee7
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'info': (cmd_info, _no_args, 'versions, device, ffmpeg and configs'),
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
+    'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }
 
