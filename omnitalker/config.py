@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'STAGES', 'ConfigError', 'ConfigBase', 'AudioConfig',
-           'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig', 'RendererConfig', 'TrainConfig',
-           'flatten', 'config_table', 'default_device', 'ffmpeg_exe']
+__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'ConfigError', 'ConfigBase',
+           'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig', 'RendererConfig',
+           'TrainConfig', 'flatten', 'config_table', 'default_device', 'ffmpeg_exe']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -226,44 +226,73 @@ class OmniTalkerConfig(ConfigBase):
 
 # %% ../nbs/00_config.ipynb #14d863a9
 PERCEPTUAL_BACKENDS = ('auto', 'vgg19', 'pyramid')
+KEYPOINT_SETS = ('all', 'sparse')
 
 @dataclass(frozen=True)
 class RendererConfig(ConfigBase):
-    "Warping GAN (appendix §A.2, LivePortrait sizes): appearance F, warping W, generator G, losses."
-    _positive = ('image_size', 'feat_channels', 'feat_depth', 'f_expansion', 'f_max_features', 'w_expansion', 'w_max_features', 'w_compress', 'g_expansion', 'g_max_features', 'kp_sigma')
+    "Warping GAN (appendix §A.2, LivePortrait sizes): appearance F, warping W, generator G, discriminator D, losses."
+    _positive = ('image_size', 'feat_channels', 'feat_depth', 'f_expansion', 'f_max_features', 'w_expansion', 'w_max_features',
+                 'w_compress', 'w_scale', 'w_mask_kernel', 'g_expansion', 'g_max_features', 'g_spade_hidden', 'g_out_channels',
+                 'd_channels', 'd_layers', 'd_scales', 'kp_variance')
     image_size: int = 256          # square input/output resolution
-    feat_channels: int = 32        # channels of F's 3-D feature volume
-    feat_depth: int = 16           # depth of F's 3-D feature volume
+    keypoint_set: str = 'all'      # template keypoints that drive the warp: 'all' (70) or 'sparse' (24: contour, brows, eyes, nose, mouth, irises)
+    feat_channels: int = 32        # C: channels of F's 3-D feature volume
+    feat_depth: int = 16           # D: depth of F's 3-D feature volume
     f_expansion: int = 64          # F: first conv width
-    f_max_features: int = 512      # F: widest layer
-    f_down_blocks: int = 2         # F: 2x downsamplings
+    f_max_features: int = 512      # F: widest 2-D layer
+    f_down_blocks: int = 2         # F: 2x downsamplings (G upsamples as many times)
     f_res_blocks: int = 6          # F: 3-D residual blocks
     w_expansion: int = 32          # W: dense-motion hourglass first width
     w_max_features: int = 1024     # W: hourglass widest layer
-    w_blocks: int = 5              # W: hourglass depth
-    w_compress: int = 4            # W: feature compression before the hourglass
-    g_expansion: int = 64          # G: SPADE decoder width unit
+    w_blocks: int = 5              # W: hourglass depth (each halves h and w)
+    w_compress: int = 4            # W: feature channels kept for the dense-motion network
+    w_scale: float = 1.0           # W: dense-motion grid / feature grid (d, h, w); < 1 is FOMM's cheaper flow, upsampled
+    w_mask_kernel: int = 7         # W: kernel of the 3-D conv that outputs the motion masks
+    g_expansion: int = 64          # G: width unit; W's output / G's input has min(g_max_features, g_expansion * 2**f_down_blocks) channels
     g_max_features: int = 512      # G: widest layer
+    g_middle_blocks: int = 6       # G: SPADE residual blocks at the feature resolution
+    g_spade_hidden: int = 128      # G: hidden width of each SPADE modulation
+    g_out_channels: int = 64       # G: width of the last (full-resolution) block
     g_upscale: int = 1             # G: output = image_size * g_upscale
-    kp_sigma: float = 0.01         # Gaussian heatmap width in normalised coordinates
+    image_skip: bool = False       # G paints over the source image warped by W's flow (alpha blend) instead of drawing every pixel
+    d_channels: int = 64           # D: first width of each patch discriminator
+    d_layers: int = 4              # D: stride-2 conv layers per scale
+    d_scales: int = 2              # D: image scales (1, 1/2, ...)
+    kp_variance: float = 0.01      # Gaussian heatmap variance, (grid units)^2 (LivePortrait's kp_variance)
     perceptual: str = 'auto'       # 'auto' (VGG19 if local weights, else pyramid), 'vgg19', 'pyramid'
     w_recon: float = 10.0          # eq. 6: L_Recon weight (L1)
     w_perceptual: float = 1.0      # eq. 6: L_Per weight
     w_gan: float = 0.1             # eq. 6: L_GAN weight (hinge)
     w_mouth: float = 1.0           # eq. 6: L_Per^mouth weight
 
+    @property
+    def feat_size(self) -> int: "h = w of F's feature volume."; return self.image_size // 2 ** self.f_down_blocks
+    @property
+    def g_in_channels(self) -> int: "Channels of W's output (G's input)."; return min(self.g_max_features, self.g_expansion * 2 ** self.f_down_blocks)
     def _check(self):
         n = type(self).__name__
         _require(self.perceptual in PERCEPTUAL_BACKENDS, n, 'perceptual', f"must be one of {PERCEPTUAL_BACKENDS}, got {self.perceptual!r}")
+        _require(self.keypoint_set in KEYPOINT_SETS, n, 'keypoint_set', f"must be one of {KEYPOINT_SETS}, got {self.keypoint_set!r}")
+        _require(self.f_down_blocks >= 1 and self.f_res_blocks >= 0 and self.w_blocks >= 1 and self.g_middle_blocks >= 0, n, 'f_down_blocks', "block counts must be >= 1 (f_res_blocks, g_middle_blocks >= 0)")
         _require(self.image_size % (2 ** self.f_down_blocks) == 0, n, 'image_size', f"must be divisible by 2**f_down_blocks = {2 ** self.f_down_blocks}")
-        _require(self.f_down_blocks >= 1 and self.f_res_blocks >= 0 and self.w_blocks >= 1, n, 'f_down_blocks', "block counts must be >= 1")
+        _require(self.w_scale <= 1, n, 'w_scale', f"must be in (0, 1], got {self.w_scale}")
+        grid = round(self.feat_size * self.w_scale)
+        _require(grid % (2 ** self.w_blocks) == 0 and abs(grid - self.feat_size * self.w_scale) < 1e-6, n, 'w_blocks',
+                 f"the dense-motion grid ({self.feat_size} x w_scale = {self.feat_size * self.w_scale:g}) must be divisible by 2**w_blocks = {2 ** self.w_blocks}")
+        _require(round(self.feat_depth * self.w_scale) >= 1 and abs(round(self.feat_depth * self.w_scale) - self.feat_depth * self.w_scale) < 1e-6, n, 'w_scale',
+                 f"feat_depth x w_scale must be a whole number, got {self.feat_depth * self.w_scale:g}")
+        _require(self.w_mask_kernel % 2 == 1, n, 'w_mask_kernel', f"must be odd, got {self.w_mask_kernel}")
+        _require(self.g_in_channels % 2 ** (self.f_down_blocks - 1) == 0, n, 'g_expansion', "G halves its width at each upsampling: g_in_channels must be divisible by 2**(f_down_blocks-1)")
         _require(self.g_upscale in (1, 2), n, 'g_upscale', "must be 1 or 2")
+        _require(not (self.image_skip and self.g_upscale != 1), n, 'image_skip', "needs g_upscale = 1 (output and source of one size)")
         for w in ('w_recon', 'w_perceptual', 'w_gan', 'w_mouth'): _require(getattr(self, w) >= 0, n, w, "loss weights must be >= 0")
     @classmethod
     def paper(cls): return cls()
     @classmethod
-    def tiny(cls): return cls(image_size=128, feat_channels=8, feat_depth=8, f_expansion=16, f_max_features=64, f_res_blocks=1,
-                              w_expansion=8, w_max_features=64, w_blocks=3, g_expansion=16, g_max_features=64)
+    def tiny(cls): return cls(image_size=128, keypoint_set='sparse', feat_channels=8, feat_depth=8, f_expansion=16, f_max_features=64, f_res_blocks=1,
+                              w_expansion=8, w_max_features=64, w_blocks=3, w_compress=1, w_scale=0.5, w_mask_kernel=3,
+                              g_expansion=4, g_max_features=64, g_middle_blocks=1, g_spade_hidden=16, g_out_channels=8, image_skip=True,
+                              d_channels=16, d_layers=3)
 
 # %% ../nbs/00_config.ipynb #a5068c2b
 STAGES = ('pretrain', 'finetune')
