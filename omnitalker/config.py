@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'ConfigError', 'ConfigBase',
-           'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig', 'RendererConfig',
-           'TrainConfig', 'flatten', 'config_table', 'default_device', 'ffmpeg_exe']
+__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'ConfigError',
+           'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig',
+           'RendererConfig', 'TrainConfig', 'flatten', 'config_table', 'LossOutput', 'default_device', 'ffmpeg_exe']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -65,7 +65,7 @@ class ConfigBase:
 
     def replace(self, **changes): "A validated copy with `changes` applied."; return replace(self, **changes)
 
-# %% ../nbs/00_config.ipynb #2da954a3
+# %% ../nbs/00_config.ipynb #3754779d
 @dataclass(frozen=True)
 class AudioConfig(ConfigBase):
     "Waveform and log-mel conventions (F5-TTS / Vocos mel features)."
@@ -78,6 +78,8 @@ class AudioConfig(ConfigBase):
     f_min: float = 0.0         # lowest filter edge, Hz
     f_max: float | None = None # highest filter edge, Hz (None: Nyquist)
     log_clamp: float = 1e-5    # log(clamp(mel, min=log_clamp))
+    mel_shift: float = -5.0    # the generator flows on (log_mel - mel_shift) / mel_scale (nb 06: measured better than raw)
+    mel_scale: float = 2.5     # ... and undoes it after sampling
 
     @property
     def frame_rate(self) -> float: "Mel frames per second."; return self.sample_rate / self.hop_length
@@ -89,6 +91,7 @@ class AudioConfig(ConfigBase):
         nyq = self.sample_rate / 2
         _require(self.f_max is None or self.f_min < self.f_max <= nyq, n, 'f_max', f"must be in (f_min, {nyq}], got {self.f_max}")
         _require(self.log_clamp > 0, n, 'log_clamp', "must be positive")
+        _require(self.mel_scale > 0, n, 'mel_scale', f"must be positive, got {self.mel_scale}")
     @classmethod
     def paper(cls): return cls()
     @classmethod
@@ -168,7 +171,7 @@ class DiTConfig(ConfigBase):
     @classmethod
     def tiny(cls): return cls(dim=128, heads=4, ffn_dim=256, n_fusion=4, n_audio_branch=2, n_visual_branch=2, conv_pos_groups=8)
 
-# %% ../nbs/00_config.ipynb #d8afa922
+# %% ../nbs/00_config.ipynb #70e3aed5
 TIME_SAMPLERS = ('uniform', 'logit_normal')
 SOLVERS = ('euler', 'midpoint', 'heun', 'rk4')
 
@@ -186,7 +189,7 @@ class FlowConfig(ConfigBase):
     drop_visual: float = 0.2           # P(drop visual reference)
     loss_weight_audio: float = 1.0     # CFM loss weight of the mel stream
     loss_weight_visual: float = 1.0    # CFM loss weight of the motion stream
-    nfe: int = 32                      # ODE steps at sampling time
+    nfe: int = 32                      # ODE steps (model calls = steps x solver stages x (1 + active CFG scales))
     solver: str = 'euler'              # 'euler', 'midpoint', 'heun' or 'rk4'
     sway: float | None = -1.0          # F5-TTS sway coefficient s (None: uniform time grid)
     cfg_text: float = 2.0              # guidance scale for text
@@ -224,7 +227,7 @@ class OmniTalkerConfig(ConfigBase):
     @classmethod
     def tiny(cls): return cls(TextConfig.tiny(), AudioConfig.tiny(), MotionConfig.tiny(), DiTConfig.tiny(), FlowConfig.tiny(), max_seconds=12.0)
 
-# %% ../nbs/00_config.ipynb #14d863a9
+# %% ../nbs/00_config.ipynb #8319e21e
 PERCEPTUAL_BACKENDS = ('auto', 'vgg19', 'pyramid')
 KEYPOINT_SETS = ('all', 'sparse')
 
@@ -346,6 +349,31 @@ def config_table(a: ConfigBase, b: ConfigBase, names=('paper', 'tiny')):
     import pandas as pd
     fa, fb = flatten(a), flatten(b)
     return pd.DataFrame({names[0]: {k: str(v) for k, v in fa.items()}, names[1]: {k: str(v) for k, v in fb.items()}})
+
+# %% ../nbs/00_config.ipynb #b94900b0
+RESERVED_COLUMNS = ('step', 'lr', 'loss', 'grad_norm', 'items_per_s', 'elapsed_s')  # CSV columns the trainer writes itself
+
+@dataclass(frozen=True)
+class LossOutput:
+    "What a trainable model's `loss` returns: the scalar to minimise and named terms to log."
+    total: typing.Any                                     # () torch tensor: the objective, with its autograd graph
+    terms: tuple = ()                                     # ((name, detached scalar), ...) one CSV column each
+
+    def __post_init__(self):
+        import torch
+        if not isinstance(self.total, torch.Tensor) or self.total.ndim != 0:
+            raise ValueError(f"LossOutput.total must be a 0-dim tensor, got {getattr(self.total, 'shape', type(self.total))}")
+        names = [n for n, _ in self.terms]
+        if len(set(names)) != len(names): raise ValueError(f"LossOutput.terms: duplicate names in {names}")
+        bad = [n for n in names if n in RESERVED_COLUMNS or n.startswith('d_')]
+        if bad: raise ValueError(f"LossOutput.terms: names {bad} are reserved (log columns {RESERVED_COLUMNS}, 'd_*' for the discriminator)")
+
+    @classmethod
+    def of(cls, total, **terms):
+        "Build from keyword terms (tensors are detached)."
+        import torch
+        return cls(total, tuple((k, v.detach() if isinstance(v, torch.Tensor) else float(v)) for k, v in terms.items()))
+    def names(self) -> tuple: return tuple(n for n, _ in self.terms)
 
 # %% ../nbs/00_config.ipynb #536c58a9
 def default_device(prefer: str | None = None) -> str:
