@@ -48,7 +48,7 @@ def cmd_world(args):
     s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size)
     print(s)
 
-# %% ../nbs/90_cli.ipynb #dae2e880
+# %% ../nbs/90_cli.ipynb #a5cd538f
 def _bench_dit(args):
     "Forward throughput of the fusion DiT (tiny and paper), fp32/bf16, SDPA vs naive attention."
     from omnitalker.dit import bench_dit
@@ -60,8 +60,16 @@ def _bench_world(args):
     from omnitalker.world import bench_world
     print(bench_world())
 
+def _bench_render(args):
+    "Renderer frames/s (W + G), batch 1 and 8; tiny only on CPU unless --configs says otherwise (paper: minutes a frame)."
+    from omnitalker.config import default_device
+    from omnitalker.renderer import bench_render
+    dev = args.device or default_device()
+    return bench_render(configs=tuple(args.configs or (('tiny', 'paper') if dev == 'cuda' else ('tiny',))), repeats=args.repeats, device=dev)
+
 BENCHES = {  # target: (runner, one-line help)
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
+    'render': (_bench_render, 'renderer frames/s'),
     'world': (_bench_world, 'synthetic clips/min'),
 }
 
