@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 export MPLBACKEND := Agg
 
-.PHONY: help install test test-slow export readme docs lab info
+.PHONY: help install demo test test-slow export readme docs lab info
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
@@ -24,13 +24,18 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/pip check
 	touch $(STAMP)
 
+DEMO_TEXT ?= Hello, I am a tiny talking head, and this is my first sentence.
+demo: install  ## render demo.mp4 from the shipped reference with the tiny checkpoints; print RTF; detect the watermark
+	$(BIN)/omnitalker generate --text "$(DEMO_TEXT)" --ref data_samples/reference_arctic_a0007.mp4 --out demo.mp4
+	$(BIN)/omnitalker detect demo.mp4
+
 export: install  ## clean the notebooks, then write omnitalker/ from nbs/ (run before committing)
 	$(BIN)/nbdev_clean
 	$(BIN)/nbdev_export
 
 # Notebook tests: nbdev's test_nb, each notebook in a fresh process (no state leaks between notebooks), 2 at a time
 # on 2 cores, so one torch thread each avoids oversubscription (measured: 8 s vs 60 s for nb 03).
-test test-slow: export OMP_NUM_THREADS := 1
+test test-slow demo: export OMP_NUM_THREADS := 1
 test: install  ## the test suite: library == notebooks, every notebook's tests (no slow/gpu cells), pytest tests/
 	$(BIN)/nbdev_export
 	@git status --porcelain -- omnitalker | grep . && { echo "omnitalker/ differs from what nbs/ export: run 'make export' and commit" >&2; git diff --stat -- omnitalker; exit 1; } || echo "export check: omnitalker/ matches nbs/"

@@ -8,7 +8,8 @@ import argparse, importlib, platform, sys
 import omnitalker
 
 # %% auto #0
-__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_detect', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -86,6 +87,29 @@ def cmd_bench(args):
     print(f'# {platform.processor() or platform.machine()}, {platform.node()}, device={args.device or "auto"}')
     BENCHES[args.target][0](args)
 
+# %% ../nbs/90_cli.ipynb #a426e5f5
+def _generate_args(p: argparse.ArgumentParser):
+    p.add_argument('--text', required=True, help='what the person should say')
+    p.add_argument('--ref', default=None, help='reference clip (mp4 with one face and speech); default: the shipped sample')
+    p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
+    p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json)")
+    p.add_argument('--steps', type=int, default=16, help='ODE steps')
+    p.add_argument('--cfg-text', type=float, default=2.0, help='guidance scale for the text')
+    p.add_argument('--cfg-audio', type=float, default=1.0, help='guidance scale for the audio reference')
+    p.add_argument('--cfg-video', type=float, default=1.0, help='guidance scale for the visual reference')
+    p.add_argument('--seed', type=int, default=0, help='noise seed')
+    p.add_argument('--duration', type=float, default=None, help="seconds to speak (default: the reference's pace)")
+    p.add_argument('--speed', type=float, default=1.0, help='> 1 speaks faster')
+    p.add_argument('--no-watermark', action='store_true', help='turn off the visible and invisible watermarks')
+    p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
+    p.add_argument('--generator', default=None, help='generator release (default: the shipped tiny one)')
+    p.add_argument('--renderer', default=None, help='renderer release (default: the shipped tiny one)')
+
+def cmd_generate(args):
+    "Generate a talking-head video."
+    from omnitalker.generate import generate_cli
+    return generate_cli(args)
+
 # %% ../nbs/90_cli.ipynb #b326a1d5
 def _detect_args(p: argparse.ArgumentParser): p.add_argument('file', help='video or audio file to check (mp4, wav, m4a, ...)')
 
@@ -94,11 +118,12 @@ def cmd_detect(args):
     from omnitalker.watermark import detect_cli
     return detect_cli(args.file)
 
-# %% ../nbs/90_cli.ipynb #f4d86ee7
+# %% ../nbs/90_cli.ipynb #86eeec28
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'info': (cmd_info, _no_args, 'versions, device, ffmpeg and configs'),
+    'generate': (cmd_generate, _generate_args, 'text + reference clip -> watermarked talking-head mp4'),
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
