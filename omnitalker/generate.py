@@ -133,7 +133,7 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
     return Reference(str(path), text, mel, motion, tpl, cam, frames[i], fit.coeffs[i].clone(), float(fit.reproj_px.mean()),
                      len(wav) / 24_000, tuple(st))
 
-# %% ../nbs/12_generate.ipynb #20d1a8a2
+# %% ../nbs/12_generate.ipynb #7ff33592
 def _release_stem(path: str | Path) -> Path:
     p = Path(path); return p.with_suffix('') if p.suffix in ('.safetensors', '.json') else p
 
@@ -144,28 +144,18 @@ def release_config(config_cls, path: str | Path):
     d = json.loads(js.read_text()); return config_cls.from_dict(d.get('config', d))
 
 def load_release_files(cls, config_cls, path: str | Path, device: str = 'cpu'):
-    "`cls(config)` with weights from `<path>.safetensors` and config from `<path>.json` (nb 11's `load_release` when available)."
+    "`cls(config)` from a release (`<path>.safetensors` + `<path>.json`, nb 11's `load_release`), in eval mode on `device`."
+    from omnitalker.train import load_release
     stem = _release_stem(path)
     if not stem.with_suffix('.safetensors').is_file() or not stem.with_suffix('.json').is_file():
         raise FileNotFoundError(f"no {cls.__name__} release at {stem}.safetensors + .json (train one in nb 11, or pass its path)")
-    from omnitalker import train
-    if hasattr(train, 'load_release'): m = train.load_release(cls, stem)
-    else:
-        from safetensors.torch import load_file
-        d = json.loads(stem.with_suffix('.json').read_text())
-        m = cls(config_cls.from_dict(d.get('config', d)))
-        m.load_state_dict(load_file(str(stem.with_suffix('.safetensors'))), strict=True)
-    return m.to(device).eval()
+    return load_release(cls, stem).to(device).eval()
 
 def save_release_files(module: torch.nn.Module, path: str | Path) -> Path:
-    "Write `module`'s weights and `module.config` as a release (nb 11's `save_release` when available)."
+    "Write `module`'s weights and `module.config` as a release (nb 11's `save_release`); returns the path stem."
+    from omnitalker.train import save_release
     stem = _release_stem(path); stem.parent.mkdir(parents=True, exist_ok=True)
-    from omnitalker import train
-    if hasattr(train, 'save_release'): train.save_release(module, stem); return stem
-    from safetensors.torch import save_file
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(stem.with_suffix('.safetensors')))
-    module.config.to_json(stem.with_suffix('.json'))
-    return stem
+    save_release(module, stem); return stem
 
 # %% ../nbs/12_generate.ipynb #cfe20a0a
 def load_models(generator_path: str | Path | None = None, # release of the generator (default: the shipped tiny one)

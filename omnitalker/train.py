@@ -18,31 +18,14 @@ from .config import ConfigBase, TrainConfig
 # N items in the dataset. Parameters are addressed by their `named_parameters()` names everywhere.
 
 # %% auto #0
-__all__ = ['RESERVED_COLUMNS', 'SCHEDULES', 'SEED_DATA', 'SEED_LOSS', 'SEED_GLOBAL', 'RESUMABLE_CHANGES', 'LossOutput',
-           'Trainable', 'HasDiscriminator', 'lr_at', 'derive_seed', 'BatchPlan', 'EMA', 'amp_dtype', 'optimizer_state',
-           'load_optimizer_state', 'CheckpointMismatch', 'config_diff', 'check_config', 'DistInfo', 'dist_info',
-           'to_device', 'CsvLog', 'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp']
+__all__ = ['SCHEDULES', 'SEED_DATA', 'SEED_LOSS', 'SEED_GLOBAL', 'RESUMABLE_CHANGES', 'Trainable', 'HasDiscriminator', 'lr_at',
+           'derive_seed', 'BatchPlan', 'EMA', 'amp_dtype', 'optimizer_state', 'load_optimizer_state',
+           'CheckpointMismatch', 'config_diff', 'check_config', 'DistInfo', 'dist_info', 'to_device', 'CsvLog',
+           'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp', 'config_class', 'save_release',
+           'load_release', 'release_from_run']
 
-# %% ../nbs/11_train.ipynb #5a1daf2f
-RESERVED_COLUMNS = ('step', 'lr', 'loss', 'grad_norm', 'items_per_s', 'elapsed_s')
-
-@dataclass(frozen=True)
-class LossOutput:
-    "What a trainable model's `loss` returns: the scalar to minimise and named terms to log."
-    total: torch.Tensor                                   # () the objective, with its autograd graph
-    terms: tuple[tuple[str, torch.Tensor | float], ...] = ()  # (name, detached scalar) pairs, one CSV column each
-
-    def __post_init__(self):
-        if not isinstance(self.total, torch.Tensor) or self.total.ndim != 0:
-            raise ValueError(f"LossOutput.total must be a 0-dim tensor, got {getattr(self.total, 'shape', type(self.total))}")
-        names = [n for n, _ in self.terms]
-        if len(set(names)) != len(names): raise ValueError(f"LossOutput.terms: duplicate names in {names}")
-        bad = [n for n in names if n in RESERVED_COLUMNS or n.startswith('d_')]
-        if bad: raise ValueError(f"LossOutput.terms: names {bad} are reserved (log columns {RESERVED_COLUMNS}, 'd_*' for the discriminator)")
-
-    @classmethod
-    def of(cls, total: torch.Tensor, **terms): "Build from keyword terms (tensors are detached)."; return cls(total, tuple((k, v.detach() if isinstance(v, torch.Tensor) else float(v)) for k, v in terms.items()))
-    def names(self) -> tuple[str, ...]: return tuple(n for n, _ in self.terms)
+# %% ../nbs/11_train.ipynb #c9eb6e33
+from .config import LossOutput, RESERVED_COLUMNS  # the contract lives in nb 00, before any model (models must not import this later module)
 
 # %% ../nbs/11_train.ipynb #e44554e3
 @runtime_checkable
@@ -503,3 +486,81 @@ def teardown_ddp():
     "Leave the process group (if any)."
     import torch.distributed as dist
     if dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/11_train.ipynb #20aa35b1
+def _release_paths(path: str | Path) -> tuple[Path, Path]:
+    "`<path>.safetensors` and `<path>.json` (a given suffix .safetensors/.json is dropped first)."
+    p = Path(path)
+    if p.suffix in ('.safetensors', '.json'): p = p.with_suffix('')
+    return p.with_name(p.name + '.safetensors'), p.with_name(p.name + '.json')
+
+def config_class(cls: type) -> type:
+    "The `ConfigBase` subclass that `cls.__init__` takes (from its type hints)."
+    import typing
+    hints = typing.get_type_hints(cls.__init__)
+    found = [t for n, t in hints.items() if n != 'return' and isinstance(t, type) and issubclass(t, ConfigBase)]
+    if len(found) != 1: raise TypeError(f"{cls.__name__}.__init__ must take exactly one ConfigBase argument (found {[t.__name__ for t in found]})")
+    return found[0]
+
+def save_release(module: nn.Module,     # a module with a `.config` (ConfigBase) it was built from
+                 path: str | Path,      # release path without suffix: writes <path>.safetensors and <path>.json
+                ) -> tuple[Path, Path]:
+    "Write the module's weights (safetensors) and config (JSON), each atomically."
+    from safetensors.torch import save_model
+    cfg = getattr(module, 'config', None)
+    if not isinstance(cfg, ConfigBase): raise TypeError(f"save_release: {type(module).__name__} has no `.config` ConfigBase to write beside its weights")
+    st, js = _release_paths(path); st.parent.mkdir(parents=True, exist_ok=True)
+    tmp = st.with_name(st.name + '.tmp'); save_model(module, str(tmp)); os.replace(tmp, st)
+    cfg.to_json(js)
+    return st, js
+
+# %% ../nbs/11_train.ipynb #093424a9
+def _check_release_config(saved: dict, ccls: type, expect: ConfigBase | None, where: Path):
+    "Raise `CheckpointMismatch` if the saved config is of another type, has unknown/missing fields, or differs from `expect`."
+    tag = saved.get('_type')
+    if tag != ccls.__name__: raise CheckpointMismatch(f"release {where} holds a {tag} config, but a {ccls.__name__} is needed")
+    known, have = set(_flat(json.loads(ccls().to_json()))), set(_flat(saved))
+    unknown, missing = sorted(have - known), sorted(known - have)
+    if unknown or missing:
+        raise CheckpointMismatch(f"release {where}: config fields differ from {ccls.__name__}'s: unknown {unknown}, missing {missing}")
+    if expect is not None:
+        if type(expect) is not ccls: raise TypeError(f"expected config is a {type(expect).__name__}, not a {ccls.__name__}")
+        check_config(saved, json.loads(expect.to_json()), ccls.__name__, where)
+
+def load_release(cls: type,                       # module class, built as cls(config), e.g. OmniTalker
+                 path: str | Path,                # release path (with or without .safetensors / .json)
+                 map_location: str = 'cpu',       # device for the weights
+                 expect: ConfigBase | None = None, # fail unless the release's config equals this one
+                ) -> nn.Module:
+    "Build `cls` from a release's JSON config and load its safetensors weights (strict); eval mode."
+    from safetensors.torch import load_model
+    st, js = _release_paths(path)
+    for f in (st, js):
+        if not f.exists(): raise FileNotFoundError(f"load_release: {f} not found (a release is <path>.safetensors + <path>.json)")
+    ccls, saved = config_class(cls), json.loads(js.read_text())
+    _check_release_config(saved, ccls, expect, js)
+    module = cls(ccls.from_dict(saved))
+    try: load_model(module, str(st), strict=True, device=map_location)
+    except RuntimeError as e: raise CheckpointMismatch(f"release {st}: the weights do not fit {cls.__name__}({ccls.__name__} from {js.name}): {str(e)[:400]}") from None
+    return module.to(map_location).eval()
+
+# %% ../nbs/11_train.ipynb #c28c3116
+def release_from_run(run_dir: str | Path,   # a run directory (its latest checkpoint) or a checkpoint directory
+                     path: str | Path,      # release path without suffix
+                     use_ema: bool = True,  # EMA weights (else the last trained weights)
+                    ) -> tuple[Path, Path]:
+    "Write a release (`<path>.safetensors` + `<path>.json`) from a training checkpoint."
+    from safetensors.torch import load_file
+    ck = find_checkpoint(run_dir)
+    model_cfg = json.loads((ck / 'config.json').read_text())['model']
+    if model_cfg is None: raise ValueError(f"release_from_run: checkpoint {ck} has no model config (the model had no `.config`)")
+    tensors = load_file(str(ck / 'model.safetensors'))
+    if use_ema:
+        ema = load_file(str(ck / 'ema.safetensors'))
+        extra = sorted(set(ema) - set(tensors))
+        if extra: raise CheckpointMismatch(f"checkpoint {ck}: EMA has parameters the model has not: {extra[:5]}")
+        tensors.update({k: v.to(tensors[k].dtype) for k, v in ema.items()})
+    st, js = _release_paths(path); st.parent.mkdir(parents=True, exist_ok=True)
+    _save_tensors(tensors, st)
+    _atomic_text(js, json.dumps(model_cfg, indent=2) + '\n')
+    return st, js
