@@ -28,8 +28,7 @@ __all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEFAULT_GENERATO
            'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference', 'pick_source',
            'prepare_reference', 'release_config', 'load_release_files', 'save_release_files', 'load_models',
            'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport',
-           'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'add_generate_args', 'generate_cli',
-           'bench_generate']
+           'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
 import omnitalker
@@ -392,26 +391,7 @@ def generate(text: str,                               # what the person should s
     if progress: print(report)
     return report
 
-# %% ../nbs/12_generate.ipynb #64621f81
-def add_generate_args(p):
-    "The arguments of `omnitalker generate` on an argparse parser."
-    p.add_argument('--text', required=True, help='what the person should say')
-    p.add_argument('--ref', default=str(DEFAULT_REFERENCE), help='reference clip (mp4 with one face and speech); default: the shipped sample')
-    p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
-    p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json)")
-    p.add_argument('--steps', type=int, default=16, help='ODE steps')
-    p.add_argument('--cfg-text', type=float, default=2.0, help='text guidance scale')
-    p.add_argument('--cfg-audio', type=float, default=1.0, help='audio-reference guidance scale')
-    p.add_argument('--cfg-video', type=float, default=1.0, help='visual-reference guidance scale')
-    p.add_argument('--seed', type=int, default=0, help='noise seed')
-    p.add_argument('--duration', type=float, default=None, help="seconds to speak (default: the reference's pace)")
-    p.add_argument('--speed', type=float, default=1.0, help='> 1 speaks faster')
-    p.add_argument('--no-watermark', action='store_true', help='leave out the visible label and the invisible marks')
-    p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
-    p.add_argument('--generator', default=None, help='generator release path (default: data_samples/checkpoints/generator_tiny)')
-    p.add_argument('--renderer', default=None, help='renderer release path (default: data_samples/checkpoints/renderer_tiny)')
-    return p
-
+# %% ../nbs/12_generate.ipynb #1031d154
 def generate_cli(args) -> int:
     "The `omnitalker generate` verb: write the video, print stages, output path and RTF; exit status 0."
     opt = lambda name, default=None: getattr(args, name, default)   # the CLI notebook may declare only the documented flags
