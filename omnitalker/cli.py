@@ -49,7 +49,7 @@ def cmd_world(args):
     s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size)
     print(s)
 
-# %% ../nbs/90_cli.ipynb #a5cd538f
+# %% ../nbs/90_cli.ipynb #708924f9
 def _bench_dit(args):
     "Forward throughput of the fusion DiT (tiny and paper), fp32/bf16, SDPA vs naive attention."
     from omnitalker.dit import bench_dit
@@ -68,8 +68,14 @@ def _bench_render(args):
     dev = args.device or default_device()
     return bench_render(configs=tuple(args.configs or (('tiny', 'paper') if dev == 'cuda' else ('tiny',))), repeats=args.repeats, device=dev)
 
+def _bench_generate(args):
+    "End-to-end generation with the shipped tiny models: per-stage seconds and RTF per ODE step count (issue 10's target: RTF <= 1)."
+    from omnitalker.generate import bench_generate
+    print(bench_generate(steps=tuple(args.steps or (4, 8, 16)), repeats=args.repeats, device=args.device).to_string())
+
 BENCHES = {  # target: (runner, one-line help)
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
+    'generate': (_bench_generate, 'end-to-end real-time factor'),
     'render': (_bench_render, 'renderer frames/s'),
     'world': (_bench_world, 'synthetic clips/min'),
 }
@@ -79,6 +85,7 @@ def _bench_args(p: argparse.ArgumentParser):
     p.add_argument('--configs', nargs='*', help="config names, e.g. tiny paper")
     p.add_argument('--dtypes', nargs='*', help="fp32 bf16 fp16")
     p.add_argument('--seconds', type=float, default=1.0, help='clip length in seconds')
+    p.add_argument('--steps', nargs='*', type=int, help='ODE step counts to compare (generate; default 4 8 16)')
     p.add_argument('--repeats', type=int, default=3, help='timed repeats per row')
     p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
 

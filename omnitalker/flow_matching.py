@@ -271,22 +271,35 @@ def multi_cfg_velocity(v_c: State,              # velocity with every condition
         if w_i: v = _map(lambda a, c, d: a + w_i * (c - d), v, v_c, v_i)
     return v
 
-# %% ../nbs/01_flow_matching.ipynb #edd1edb0
+# %% ../nbs/01_flow_matching.ipynb #772f8524
 class GuidedVelocity:
     "A velocity model with multi-condition CFG built in; `n_calls` counts the wrapped model's evaluations."
-    def __init__(self, velocity_model: Callable,  # (x, t, **cond) -> velocity
+    def __init__(self, velocity_model: Callable,  # (x, t, **cond) -> velocity; with `batched`: (x, t, drop, **cond)
                  scales: Sequence[float],          # w_i per condition, e.g. (cfg.cfg_text, cfg.cfg_audio, cfg.cfg_visual)
-                 drops: Sequence[dict]):           # kwargs overriding `cond` to drop condition i, e.g. dict(drop_text=True)
-        if len(scales) != len(drops): raise ValueError(f"need one drop per scale, got {len(drops)} drops and {len(scales)} scales")
-        self.velocity_model, self.scales, self.drops, self.n_calls = velocity_model, tuple(scales), tuple(drops), 0
+                 drops: Sequence[dict] | None = None, # kwargs overriding `cond` to drop condition i, e.g. dict(drop_text=True)
+                 batched: bool = False):           # one call on the batch stacked 1 + #active times, `drop` (rows, K) bool per row
+        if not batched and (drops is None or len(scales) != len(drops)):
+            raise ValueError(f"need one drop per scale, got {None if drops is None else len(drops)} drops and {len(scales)} scales")
+        self.velocity_model, self.scales, self.drops, self.batched, self.n_calls = velocity_model, tuple(scales), drops, batched, 0
 
     def __call__(self, x: State, t: Tensor, **cond) -> State:
         "The guided velocity: one conditional evaluation plus one per non-zero scale."
-        v_c, v_drops, ws = self.velocity_model(x, t, **cond), [], []
-        for w, d in zip(self.scales, self.drops):
-            if w: v_drops.append(self.velocity_model(x, t, **{**cond, **d})); ws.append(w)  # skip unused conditions
-        self.n_calls += 1 + len(v_drops)
-        return multi_cfg_velocity(v_c, v_drops, ws)
+        active = [i for i, w in enumerate(self.scales) if w]                    # skip unused conditions
+        if self.batched: v_c, *v_drops = self._stacked(x, t, active, cond)
+        else:
+            v_c = self.velocity_model(x, t, **cond)
+            v_drops = [self.velocity_model(x, t, **{**cond, **self.drops[i]}) for i in active]
+        self.n_calls += 1 + len(active)
+        return multi_cfg_velocity(v_c, v_drops, [self.scales[i] for i in active])
+
+    def _stacked(self, x: State, t: Tensor, active: list, cond: dict) -> list:
+        "All 1 + #active velocities from one call: rows [cond | drop active[0] | ...], `drop[r, i]` = drop condition i in row r."
+        b, V = _first(x).shape[0], 1 + len(active)
+        drop = torch.zeros(V, b, len(self.scales), dtype=torch.bool, device=t.device)   # (V, b, K)
+        for r, i in enumerate(active): drop[r + 1, :, i] = True
+        rep = lambda a: a.repeat(V, *([1] * (a.ndim - 1)))                   # (b, ...) -> (V b, ...)
+        v = self.velocity_model(_map(rep, x), rep(t), drop=drop.flatten(0, 1), **cond)
+        return [_map(lambda a: a[r * b:(r + 1) * b], v) for r in range(V)]
 
 # %% ../nbs/01_flow_matching.ipynb #82e7e05e
 def sample_drops(b: int,                   # batch size

@@ -62,7 +62,7 @@ class InputEmbedding(nn.Module):
         h = self.proj(torch.cat([x, ref, text], dim=-1))   # (b, n, 2c + dt) -> (b, n, d)
         return h + self.conv_pos(h, mask)                  # (b, n, d)
 
-# %% ../nbs/06_model.ipynb #b49344ad
+# %% ../nbs/06_model.ipynb #cdb68ccc
 class OmniTalker(nn.Module):
     "The joint audio-visual generator: text embedding + mel/motion input embeddings + fusion DiT (Table 1)."
     def __init__(self, cfg: OmniTalkerConfig):
@@ -72,10 +72,24 @@ class OmniTalker(nn.Module):
         self.embed_audio = InputEmbedding(cfg.audio.n_mels, cfg.text.dim, cfg.dit)   # stream a: mel
         self.embed_visual = InputEmbedding(cfg.motion.dim, cfg.text.dim, cfg.dit)    # stream b: motion
         self.dit = FusionDiT(cfg.dit, out_dims=(cfg.audio.n_mels, cfg.motion.dim))
+        self.register_buffer('motion_mean', torch.zeros(cfg.motion.dim))   # (62,) set by `set_motion_stats`
+        self.register_buffer('motion_std', torch.ones(cfg.motion.dim))     # (62,) floored std, > 0
     @property
     def rates(self) -> tuple[float, float]: "Frames per second of the mel and of the motion stream."; return self.config.audio.frame_rate, self.config.motion.fps
     def norm_mel(self, mel): "Log-mel -> the flow's data scale."; a = self.config.audio; return (mel - a.mel_shift) / a.mel_scale
     def denorm_mel(self, x): "The flow's data scale -> log-mel."; a = self.config.audio; return x * a.mel_scale + a.mel_shift
+    def norm_motion(self, y): "Motion codes (..., 62) -> the flow's data scale."; return (y - self.motion_mean) / self.motion_std
+    def denorm_motion(self, x): "The flow's data scale -> motion codes."; return x * self.motion_std + self.motion_mean
+
+    @torch.no_grad()
+    def set_motion_stats(self, motion: torch.Tensor,  # (frames, 62) motion codes of the training data, all clips stacked
+                         floor: float = 0.01):        # smallest std used: channels that never move stay at 0
+        "Set the per-channel motion standardisation from data (before training; saved with the weights)."
+        motion = torch.as_tensor(motion, dtype=torch.float32)
+        if motion.ndim != 2 or motion.shape[1] != self.config.motion.dim or len(motion) < 2:
+            raise ValueError(f"set_motion_stats needs (frames >= 2, {self.config.motion.dim}) motion codes, got {tuple(motion.shape)}")
+        self.motion_mean.copy_(motion.mean(0)); self.motion_std.copy_(motion.std(0).clamp(min=floor))
+        return self
 
 # %% ../nbs/06_model.ipynb #0726ef05
 @patch
@@ -144,7 +158,7 @@ def collate(cls: AVBatch, items: list) -> AVBatch:
     lens = lambda xs: torch.tensor([len(x) for x in xs])
     return cls(text, _pad_stack(mels), lens(mels), _pad_stack(motions), lens(motions))
 
-# %% ../nbs/06_model.ipynb #0c29a284
+# %% ../nbs/06_model.ipynb #7e4315f4
 @dataclass(frozen=True)
 class Span:
     "The time span [start, end) to infill, per clip, and its masks on both streams."
@@ -165,13 +179,15 @@ def span_masks(start: torch.Tensor, end: torch.Tensor, # (b,) seconds
 
 def draw_span(duration: torch.Tensor,   # (b,) clip durations, seconds
               frac_min: float, frac_max: float, # fraction of each clip to mask, U(frac_min, frac_max)
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]: # start, end (b,)
-    "A random span covering U(frac_min, frac_max) of each clip, at a uniform position (§B.2)."
+              generator: torch.Generator | None = None,
+              at_end: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]: # P(span ends at the clip end); start, end (b,)
+    "A random span covering U(frac_min, frac_max) of each clip, at a uniform position (§B.2) or, with probability `at_end`, at the end."
     dev = generator.device if generator is not None else duration.device
-    u = torch.rand(2, duration.shape[0], generator=generator, device=dev).to(duration)  # (2, b)
+    u = torch.rand(2 + (at_end > 0), duration.shape[0], generator=generator, device=dev).to(duration)  # (2 or 3, b): no extra draw when unused
     frac = frac_min + (frac_max - frac_min) * u[0]
     # s ~ U(0, (1 - f) T), e = s + f T
     start = u[1] * (1 - frac) * duration
+    if at_end > 0: start = torch.where(u[2] < at_end, (1 - frac) * duration, start)   # the generation layout: s = (1 - f) T
     return start, start + frac * duration
 
 # %% ../nbs/06_model.ipynb #fed2dbed
@@ -191,7 +207,7 @@ class LossParts:
     loss_b: torch.Tensor       # () CFM loss on the motion span
     total: torch.Tensor        # () weighted sum
 
-# %% ../nbs/06_model.ipynb #048a4ce8
+# %% ../nbs/06_model.ipynb #975a1cc4
 @patch
 def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | None = None) -> LossParts:
     "Draw span, t, noise and drops from `generator`, run the model, return every part of the CFM loss."
@@ -199,19 +215,20 @@ def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | No
     gdev = generator.device if generator is not None else dev
     b, real = batch.mel.shape[0], batch.masks
     # 1. one span in seconds, masked in both streams
-    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator), *real, (ra, rb))
+    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator, fc.span_at_end), *real, (ra, rb))
     # 2. t ~ logit-normal (or uniform)
     t = sample_t(b, fc.time_sampler, fc.logit_mean, fc.logit_std, generator, gdev).to(dev)
     # 3. Eq. 5: x_t = (1 - t) x_0 + t x_1, target x_1 - x_0
     x0_a = torch.randn(batch.mel.shape, generator=generator, device=gdev).to(batch.mel)
     x0_b = torch.randn(batch.motion.shape, generator=generator, device=gdev).to(batch.motion)
     x1_a = self.norm_mel(batch.mel) * real[0][..., None]                      # (b, n, 100) standardised, padding 0
-    path_a, path_b = ot_path(x0_a, x1_a, t), ot_path(x0_b, batch.motion, t)
+    x1_b = self.norm_motion(batch.motion) * real[1][..., None]                # (b, m, 62) standardised, padding 0
+    path_a, path_b = ot_path(x0_a, x1_a, t), ot_path(x0_b, x1_b, t)
     # 4. CFG drops, independent per condition (§B.2)
     drops = sample_drops(b, (fc.drop_text, fc.drop_audio, fc.drop_visual), generator, gdev).to(dev)  # (b, 3)
     keep_a = real[0] & ~span.mask_a & ~drops[:, 1:2]                          # (b, n) reference frames kept
     keep_b = real[1] & ~span.mask_b & ~drops[:, 2:3]                          # (b, m)
-    ref_a, ref_b = x1_a * keep_a[..., None], batch.motion * keep_b[..., None]
+    ref_a, ref_b = x1_a * keep_a[..., None], x1_b * keep_b[..., None]
     text_a, text_b = self.embed_text(batch.text, batch.mel.shape[1], batch.motion.shape[1], real[0], drops[:, 0])
     pred_a, pred_b = self(path_a.x_t, path_b.x_t, ref_a, ref_b, text_a, text_b, t, *real)
     # 5. CFM loss on the span only, weighted per stream
@@ -255,7 +272,7 @@ def _cut(x: torch.Tensor, start: torch.Tensor, stop: torch.Tensor) -> tuple[torc
     lens = (stop - start).clamp(min=0)
     return _pad_stack([x[i, s:e] for i, (s, e) in enumerate(zip(start.tolist(), stop.tolist()))]), lens
 
-# %% ../nbs/06_model.ipynb #0c8e06a9
+# %% ../nbs/06_model.ipynb #8f187ac0
 @patch
 @torch.no_grad()
 def sample(self: OmniTalker,
@@ -288,19 +305,21 @@ def sample(self: OmniTalker,
     keep_a = lens_to_mask(ref_mel_lens, n).to(dev)                             # reference: frames before tau
     keep_b = lens_to_mask(torch.minimum(m_ref, ref_motion_lens), m).to(dev)
     ref_a = self.norm_mel(_place(ref_mel, ref_mel_lens, n)) * keep_a[..., None]   # (b, n, 100) standardised
-    ref_b = _place(ref_motion, ref_motion_lens, m) * keep_b[..., None]            # (b, m, 62)
+    ref_b = self.norm_motion(_place(ref_motion, ref_motion_lens, m)) * keep_b[..., None]   # (b, m, 62) standardised
     text_a, text_b = self.embed_text(text.to(dev), n, m, mask_a)               # computed once for all steps
-    zero = lambda x, drop: torch.zeros_like(x) if drop else x
+    rep = lambda z, r: z.repeat(r, *([1] * (z.ndim - 1)))                      # (b, ...) -> (r b, ...)
 
-    def velocity(x, t, drop_text=False, drop_audio=False, drop_visual=False):
-        return self(x[0], x[1], zero(ref_a, drop_audio), zero(ref_b, drop_visual), zero(text_a, drop_text), zero(text_b, drop_text), t, mask_a, mask_b, attn)
+    def velocity(x, t, drop):   # x: (B, n, 100), (B, m, 62); t: (B,); drop: (B, 3) bool (text, audio ref, visual ref); B = r b
+        r = x[0].shape[0] // b
+        cond = lambda z, i: rep(z, r) * ~drop[:, i, None, None]                # condition i zeroed in the rows that drop it
+        return self(x[0], x[1], cond(ref_a, 1), cond(ref_b, 2), cond(text_a, 0), cond(text_b, 0), t, rep(mask_a, r), rep(mask_b, r), attn)
 
     scales = tuple(fc_v if v is None else v for v, fc_v in ((cfg_text, fc.cfg_text), (cfg_audio, fc.cfg_audio), (cfg_visual, fc.cfg_visual)))
-    guided = GuidedVelocity(velocity, scales, (dict(drop_text=True), dict(drop_audio=True), dict(drop_visual=True)))
+    guided = GuidedVelocity(velocity, scales, batched=True)                    # the 1 + #active passes as one batch
     x_init = _noise(n_tot, m_tot, ref_mel.shape[2], ref_motion.shape[2], seed, dev, ref_mel.dtype)
     grid = time_grid(nfe or fc.nfe, fc.sway if sway is None else sway, device=dev)
     x_a, x_b = ODESolver(guided).sample(x_init, grid, solver or fc.solver)
-    (mel, mel_lens), (motion, motion_lens) = _cut(self.denorm_mel(x_a), ref_mel_lens, n_tot), _cut(x_b, m_ref, m_tot)
+    (mel, mel_lens), (motion, motion_lens) = _cut(self.denorm_mel(x_a), ref_mel_lens, n_tot), _cut(self.denorm_motion(x_b), m_ref, m_tot)
     return Generated(mel, mel_lens, motion, motion_lens, guided.n_calls)
 
 # %% ../nbs/06_model.ipynb #7936e019

@@ -161,7 +161,7 @@ def load_optimizer_state(opt: torch.optim.Optimizer, names: Sequence[str], tenso
     groups = [{**{k: (tuple(v) if k == 'betas' else v) for k, v in g.items() if k != 'params'}, 'params': [index[n] for n in g['params']]} for g in meta['param_groups']]
     opt.load_state_dict({'state': state, 'param_groups': groups})
 
-# %% ../nbs/11_train.ipynb #6fb1f714
+# %% ../nbs/11_train.ipynb #f340d481
 class CheckpointMismatch(ValueError):
     "A checkpoint was saved with a different config than the one it is loaded into; the message names the fields."
 
@@ -178,9 +178,11 @@ def config_diff(saved: dict | None, current: dict | None) -> list[tuple[str, Any
     norm = lambda v: list(v) if isinstance(v, tuple) else v  # JSON turns tuples into lists
     return [(k, a.get(k, '<missing>'), b.get(k, '<missing>')) for k in sorted(set(a) | set(b)) if norm(a.get(k, '<missing>')) != norm(b.get(k, '<missing>'))]
 
-def check_config(saved: dict | None, current: dict | None, what: str, where: Path, ignore: Sequence[str] = ()):
+def check_config(saved: dict | None, current: dict | None, what: str, where: Path,
+                 ignore: Sequence[str] = ()):   # dotted fields, or whole sections ('flow' ignores every 'flow.*'), allowed to differ
     "Raise `CheckpointMismatch` listing the fields of `what` that differ between checkpoint and current."
-    diff = [d for d in config_diff(saved, current) if d[0] not in ignore]
+    skip = lambda k: any(k == p or k.startswith(p + '.') for p in ignore)
+    diff = [d for d in config_diff(saved, current) if not skip(d[0])]
     if diff:
         lines = '; '.join(f"{k}: checkpoint {a!r}, current {b!r}" for k, a, b in diff)
         raise CheckpointMismatch(f"checkpoint {where} was saved with a different {what} config ({len(diff)} field(s) differ): {lines}")
@@ -398,7 +400,7 @@ def save(self: Trainer) -> Path:
         dist.barrier()
     return final
 
-# %% ../nbs/11_train.ipynb #86898fae
+# %% ../nbs/11_train.ipynb #53a65cac
 RESUMABLE_CHANGES = ('max_steps', 'log_every', 'ckpt_every')  # TrainConfig fields that may differ on resume
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -410,11 +412,11 @@ def find_checkpoint(path: str | Path) -> Path:
     raise FileNotFoundError(f"no checkpoint at {path} (neither a checkpoint directory nor a run directory with checkpoints/latest)")
 
 @patch
-def _load_weights(self: Trainer, ck: Path, use_ema: bool):
-    "Check the model config, then load model (or EMA) weights from checkpoint `ck`."
+def _load_weights(self: Trainer, ck: Path, use_ema: bool, ignore: Sequence[str] = ()):
+    "Check the model config (but `ignore`), then load model (or EMA) weights from checkpoint `ck`."
     from safetensors.torch import load_model, load_file
     saved = json.loads((ck / 'config.json').read_text())
-    check_config(saved['model'], _config_dict(getattr(self.model, 'config', None)), 'model', ck)
+    check_config(saved['model'], _config_dict(getattr(self.model, 'config', None)), 'model', ck, ignore)
     load_model(self.model, str(ck / 'model.safetensors'), strict=True, device=str(self.device))
     ema = load_file(str(ck / 'ema.safetensors'), device=str(self.device))
     if set(ema) != set(self.ema.shadow): raise CheckpointMismatch(f"checkpoint {ck}: EMA holds other parameters than the model")
@@ -423,7 +425,7 @@ def _load_weights(self: Trainer, ck: Path, use_ema: bool):
             for n, p in self.g_named: p.copy_(ema[n])
     return saved, ema
 
-# %% ../nbs/11_train.ipynb #fcb7c787
+# %% ../nbs/11_train.ipynb #0100be61
 @patch
 def resume(self: Trainer, path: str | Path) -> Trainer:
     "Restore weights, EMA, optimisers, scaler and step from a checkpoint (or a run's latest) to continue exactly."
@@ -445,9 +447,11 @@ def resume(self: Trainer, path: str | Path) -> Trainer:
     return self
 
 @patch
-def init_from(self: Trainer, path: str | Path, use_ema: bool = True) -> Trainer:
+def init_from(self: Trainer, path: str | Path, use_ema: bool = True,
+              ignore: Sequence[str] = ('flow',)) -> Trainer:   # model-config sections that may change between stages
     "Start this run (e.g. the fine-tune stage) from a checkpoint's weights; optimiser and step start fresh."
-    self._load_weights(find_checkpoint(path), use_ema)
+    # the flow settings (masking, drops, loss weights, sampling defaults) hold no weights: a new stage may change them
+    self._load_weights(find_checkpoint(path), use_ema, ignore)
     self.ema = EMA(self.g_named, self.cfg.ema_decay)
     return self
 
@@ -514,18 +518,16 @@ def save_release(module: nn.Module,     # a module with a `.config` (ConfigBase)
     cfg.to_json(js)
     return st, js
 
-# %% ../nbs/11_train.ipynb #093424a9
+# %% ../nbs/11_train.ipynb #1d4a6c3f
 def _check_release_config(saved: dict, ccls: type, expect: ConfigBase | None, where: Path):
-    "Raise `CheckpointMismatch` if the saved config is of another type, has unknown/missing fields, or differs from `expect`."
+    "Raise `CheckpointMismatch` if the saved config is of another type, has unknown fields, or differs from `expect`."
     tag = saved.get('_type')
     if tag != ccls.__name__: raise CheckpointMismatch(f"release {where} holds a {tag} config, but a {ccls.__name__} is needed")
-    known, have = set(_flat(json.loads(ccls().to_json()))), set(_flat(saved))
-    unknown, missing = sorted(have - known), sorted(known - have)
-    if unknown or missing:
-        raise CheckpointMismatch(f"release {where}: config fields differ from {ccls.__name__}'s: unknown {unknown}, missing {missing}")
+    unknown = sorted(set(_flat(saved)) - set(_flat(json.loads(ccls().to_json()))))   # fields it lacks take their defaults
+    if unknown: raise CheckpointMismatch(f"release {where}: config fields unknown to {ccls.__name__}: {unknown} (written by a newer omnitalker?)")
     if expect is not None:
         if type(expect) is not ccls: raise TypeError(f"expected config is a {type(expect).__name__}, not a {ccls.__name__}")
-        check_config(saved, json.loads(expect.to_json()), ccls.__name__, where)
+        check_config(json.loads(ccls.from_dict(saved).to_json()), json.loads(expect.to_json()), ccls.__name__, where)
 
 def load_release(cls: type,                       # module class, built as cls(config), e.g. OmniTalker
                  path: str | Path,                # release path (with or without .safetensors / .json)
