@@ -19,7 +19,8 @@ from .config import FlowConfig, SOLVERS, TIME_SAMPLERS
 # %% auto #0
 __all__ = ['State', 'SWAY_MAX', 'TABLEAUS', 'ADAPTIVE', 'expand_t', 'PathSample', 'ot_path', 'gmm_velocity', 'gmm_log_prob',
            'cfm_loss', 'sample_t', 'time_density', 'time_grid', 'rk_step', 'ODESolver', 'cfg_velocity',
-           'multi_cfg_velocity', 'GuidedVelocity', 'sample_drops', 'diffusers_euler_sample', 'sliced_wasserstein']
+           'multi_cfg_velocity', 'repeat_batch', 'GuidedVelocity', 'sample_drops', 'diffusers_euler_sample',
+           'sliced_wasserstein']
 
 # %% ../nbs/01_flow_matching.ipynb #f8e7765b
 State = Union[Tensor, tuple]  # one tensor (b, ...) or a tuple of them, e.g. (mel (b, n, 100), motion (b, m, 62))
@@ -271,7 +272,11 @@ def multi_cfg_velocity(v_c: State,              # velocity with every condition
         if w_i: v = _map(lambda a, c, d: a + w_i * (c - d), v, v_c, v_i)
     return v
 
-# %% ../nbs/01_flow_matching.ipynb #772f8524
+# %% ../nbs/01_flow_matching.ipynb #4e1f9e16
+def repeat_batch(x: Tensor, r: int) -> Tensor:
+    "`r` copies of a batch stacked along the first axis: (b, ...) -> (r b, ...), copy k in rows [k b, (k + 1) b)."
+    return x.repeat(r, *([1] * (x.ndim - 1)))
+
 class GuidedVelocity:
     "A velocity model with multi-condition CFG built in; `n_calls` counts the wrapped model's evaluations."
     def __init__(self, velocity_model: Callable,  # (x, t, **cond) -> velocity; with `batched`: (x, t, drop, **cond)
@@ -297,8 +302,7 @@ class GuidedVelocity:
         b, V = _first(x).shape[0], 1 + len(active)
         drop = torch.zeros(V, b, len(self.scales), dtype=torch.bool, device=t.device)   # (V, b, K)
         for r, i in enumerate(active): drop[r + 1, :, i] = True
-        rep = lambda a: a.repeat(V, *([1] * (a.ndim - 1)))                   # (b, ...) -> (V b, ...)
-        v = self.velocity_model(_map(rep, x), rep(t), drop=drop.flatten(0, 1), **cond)
+        v = self.velocity_model(_map(lambda a: repeat_batch(a, V), x), repeat_batch(t, V), drop=drop.flatten(0, 1), **cond)
         return [_map(lambda a: a[r * b:(r + 1) * b], v) for r in range(V)]
 
 # %% ../nbs/01_flow_matching.ipynb #82e7e05e
