@@ -265,7 +265,7 @@ class WarpingModule(nn.Module):
 
 # %% ../nbs/10_renderer.ipynb #8cd2b3b9
 def upsample_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:   # (b, c, h, w) -> (b, c, H, W)
-    "`F.interpolate(x, size, mode='bilinear')` as two small matmuls, M_h x M_w^T (faster on a CPU for our sizes)."
+    "`F.interpolate(x, size, mode='bilinear')` as two small matmuls, M_h x M_w^T (bilinear is separable)."
     mat = lambda n, N: F.interpolate(torch.eye(n, device=x.device, dtype=x.dtype)[None], size=N, mode='linear')[0].T   # (N, n)
     (h, w), (H, W) = x.shape[-2:], size
     return mat(h, H) @ x @ mat(w, W).T
