@@ -171,7 +171,7 @@ class DiTConfig(ConfigBase):
     @classmethod
     def tiny(cls): return cls(dim=128, heads=4, ffn_dim=256, n_fusion=4, n_audio_branch=2, n_visual_branch=2, conv_pos_groups=8)
 
-# %% ../nbs/00_config.ipynb #941db1a4
+# %% ../nbs/00_config.ipynb #44145ce4
 TIME_SAMPLERS = ('uniform', 'logit_normal')
 SOLVERS = ('euler', 'midpoint', 'heun', 'rk4')
 
@@ -185,6 +185,7 @@ class FlowConfig(ConfigBase):
     mask_min: float = 0.7              # smallest fraction of a clip masked for infilling
     mask_max: float = 1.0              # largest fraction
     span_at_end: float = 0.0           # P(the span ends at the clip's end: the layout of generation); else a uniform position
+    span_at_boundary: float = 0.0      # P(the span is exactly the second clip of a pair item, boundary to end); needs AVBatch.ref_seconds
     drop_text: float = 0.2             # P(drop text condition) for CFG training
     drop_audio: float = 0.2            # P(drop audio reference)
     drop_visual: float = 0.2           # P(drop visual reference)
@@ -203,7 +204,7 @@ class FlowConfig(ConfigBase):
         _require(self.time_sampler in TIME_SAMPLERS, n, 'time_sampler', f"must be one of {TIME_SAMPLERS}, got {self.time_sampler!r}")
         _require(self.solver in SOLVERS, n, 'solver', f"must be one of {SOLVERS}, got {self.solver!r}")
         _require(0 < self.mask_min <= self.mask_max <= 1, n, 'mask_min', f"need 0 < mask_min <= mask_max <= 1, got {self.mask_min}, {self.mask_max}")
-        _require(0 <= self.span_at_end <= 1, n, 'span_at_end', f"must be a probability in [0, 1], got {self.span_at_end}")
+        for p in ('span_at_end', 'span_at_boundary'): _require(0 <= getattr(self, p) <= 1, n, p, f"must be a probability in [0, 1], got {getattr(self, p)}")
         for p in ('drop_text', 'drop_audio', 'drop_visual'):
             _require(0 <= getattr(self, p) < 1, n, p, f"must be a probability in [0, 1), got {getattr(self, p)}")
         for w in ('loss_weight_audio', 'loss_weight_visual', 'loss_weight_head'): _require(getattr(self, w) >= 0, n, w, "must be >= 0")

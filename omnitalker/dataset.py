@@ -57,7 +57,7 @@ def align_streams(mel: torch.Tensor,      # (n0, 100) log-mel frames
     if len(mel) < n: mel = torch.cat([mel, mel[-1:].expand(n - len(mel), -1)])   # (n, 100)
     return mel[:n], motion
 
-# %% ../nbs/09_dataset.ipynb #7f135912
+# %% ../nbs/09_dataset.ipynb #3a313778
 @dataclass(frozen=True, eq=False)
 class TrainItem:
     "One aligned training example: text ids, log-mel and motion on one clock, and the clips it was made of."
@@ -66,6 +66,7 @@ class TrainItem:
     motion: torch.Tensor  # (m, 62) motion codes, n = ceil(m * 93.75 / 25)
     speaker: str          # speaker id
     names: tuple          # clip names, in playing order
+    ref_seconds: float = 0.0  # seconds of the first clip of a pair (where its second clip starts); 0 for one clip
     @property
     def seconds(self) -> float: return len(self.motion) / 25.0
 
@@ -80,7 +81,8 @@ def make_item(clips: list,                 # ClipFiles (nb 07's `load_clip`), of
     texts = [c.meta['text'] for c in clips]
     ids = tokenizer.encode(texts[0]) if len(clips) == 1 else tokenizer.prompt(*texts)
     mel, motion = torch.cat([s[0] for s in streams]), torch.cat([s[1] for s in streams])   # (n, 100), (m, 62)
-    return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips))
+    ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) == 2 else 0.0            # motion frames of clip 1
+    return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips), ref_seconds)
 
 # %% ../nbs/09_dataset.ipynb #8eb257dc
 class WorldDataset(torch.utils.data.Dataset):
@@ -135,8 +137,8 @@ def split_records(records: list[ClipRecord],
         held |= {rs[o].name for o in order[:held_per_speaker]}
     return [r for r in records if r.name not in held], [r for r in records if r.name in held]
 
-# %% ../nbs/09_dataset.ipynb #a83db157
+# %% ../nbs/09_dataset.ipynb #70798237
 def collate(items: list[TrainItem]) -> AVBatch:
     "Pad `TrainItem`s into one `AVBatch` (nb 06)."
     if not items: raise ValueError("collate: empty list of items")
-    return AVBatch.collate([(it.ids, it.mel, it.motion) for it in items])
+    return AVBatch.collate([(it.ids, it.mel, it.motion, it.ref_seconds) for it in items])

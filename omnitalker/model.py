@@ -120,7 +120,7 @@ def forward(self: OmniTalker,
     h_b = self.embed_visual(x_b, ref_b, text_b, mask_b)                     # (b, m, d)
     return self.dit(h_a, h_b, time_a, time_b, t, mask_a, mask_b, attn)
 
-# %% ../nbs/06_model.ipynb #53d6dcc4
+# %% ../nbs/06_model.ipynb #fe5992f0
 @dataclass(frozen=True)
 class AVBatch:
     "A padded batch of clips: transcript ids, log-mel and motion codes, with real lengths."
@@ -129,6 +129,7 @@ class AVBatch:
     mel_lens: torch.Tensor    # (b,) long, real mel frames
     motion: torch.Tensor      # (b, m, 62) motion codes; zeros after motion_lens
     motion_lens: torch.Tensor # (b,) long, real motion frames
+    ref_seconds: torch.Tensor | None = None  # (b,) float: seconds of the reference clip the item starts with (0: none); None: unknown
 
     def __post_init__(self):
         b = self.text.shape[0]
@@ -137,12 +138,14 @@ class AVBatch:
             if x.ndim != 3 or x.shape[0] != b: raise ValueError(f"AVBatch.{name} must be (b={b}, frames, channels), got {tuple(x.shape)}")
             if lens.shape != (b,) or (lens < 1).any() or (lens > x.shape[1]).any():
                 raise ValueError(f"AVBatch.{name}_lens must be (b,) in [1, {x.shape[1]}], got {lens.tolist()}")
+        if self.ref_seconds is not None and (self.ref_seconds.shape != (b,) or (self.ref_seconds < 0).any()):
+            raise ValueError(f"AVBatch.ref_seconds must be (b={b},) seconds >= 0, got {self.ref_seconds.tolist()}")
     @property
     def masks(self) -> tuple[torch.Tensor, torch.Tensor]:
         "(b, n) and (b, m) bool masks, True on real frames."
         return lens_to_mask(self.mel_lens, self.mel.shape[1]), lens_to_mask(self.motion_lens, self.motion.shape[1])
 
-# %% ../nbs/06_model.ipynb #e8e1fd92
+# %% ../nbs/06_model.ipynb #0d29e607
 def _pad_stack(xs: list) -> torch.Tensor:
     "Right-pad (t_i, c) tensors with zeros to one (b, t, c) tensor."
     out = xs[0].new_zeros(len(xs), max(x.shape[0] for x in xs), xs[0].shape[1])
@@ -151,15 +154,18 @@ def _pad_stack(xs: list) -> torch.Tensor:
 
 @patch(cls_method=True)
 def collate(cls: AVBatch, items: list) -> AVBatch:
-    "Pad a list of (ids (nt,), mel (n, 100), motion (m, 62)) items into one batch."
+    "Pad a list of (ids (nt,), mel (n, 100), motion (m, 62)[, ref_seconds]) items into one batch."
     if not items: raise ValueError("AVBatch.collate: empty list of items")
-    ids, mels, motions = zip(*[(torch.as_tensor(i, dtype=torch.long), torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(v, dtype=torch.float32)) for i, a, v in items])
+    if len({len(it) for it in items}) != 1 or len(items[0]) not in (3, 4):
+        raise ValueError("AVBatch.collate: items must all be (ids, mel, motion) or all (ids, mel, motion, ref_seconds)")
+    ids, mels, motions = zip(*[(torch.as_tensor(i, dtype=torch.long), torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(v, dtype=torch.float32)) for i, a, v, *_ in items])
     text = torch.full((len(ids), max(map(len, ids))), FILLER, dtype=torch.long)   # (b, nt)
     for k, i in enumerate(ids): text[k, :len(i)] = i
     lens = lambda xs: torch.tensor([len(x) for x in xs])
-    return cls(text, _pad_stack(mels), lens(mels), _pad_stack(motions), lens(motions))
+    ref = torch.tensor([float(it[3]) for it in items]) if len(items[0]) == 4 else None   # (b,) or None
+    return cls(text, _pad_stack(mels), lens(mels), _pad_stack(motions), lens(motions), ref)
 
-# %% ../nbs/06_model.ipynb #7e4315f4
+# %% ../nbs/06_model.ipynb #07a43f6d
 @dataclass(frozen=True)
 class Span:
     "The time span [start, end) to infill, per clip, and its masks on both streams."
@@ -181,15 +187,24 @@ def span_masks(start: torch.Tensor, end: torch.Tensor, # (b,) seconds
 def draw_span(duration: torch.Tensor,   # (b,) clip durations, seconds
               frac_min: float, frac_max: float, # fraction of each clip to mask, U(frac_min, frac_max)
               generator: torch.Generator | None = None,
-              at_end: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]: # P(span ends at the clip end); start, end (b,)
-    "A random span covering U(frac_min, frac_max) of each clip, at a uniform position (§B.2) or, with probability `at_end`, at the end."
+              at_end: float = 0.0,              # P(span ends at the clip end)
+              boundary: torch.Tensor | None = None, # (b,) seconds where the item's reference clip ends (0: none)
+              at_boundary: float = 0.0,         # P(span = [boundary, duration)) for items with a boundary
+             ) -> tuple[torch.Tensor, torch.Tensor]: # start, end (b,) seconds
+    "A random span covering U(frac_min, frac_max) of each clip, at a uniform position (§B.2), at the end (`at_end`) or after the reference (`at_boundary`)."
+    if at_boundary > 0 and boundary is None: raise ValueError("draw_span: at_boundary > 0 needs `boundary` (AVBatch.ref_seconds: batches of pair items, nb 09)")
     dev = generator.device if generator is not None else duration.device
-    u = torch.rand(2 + (at_end > 0), duration.shape[0], generator=generator, device=dev).to(duration)  # (2 or 3, b): no extra draw when unused
+    u = torch.rand(2 + (at_end > 0) + (at_boundary > 0), duration.shape[0], generator=generator, device=dev).to(duration)  # (2-4, b): no draw for an option that is off
     frac = frac_min + (frac_max - frac_min) * u[0]
     # s ~ U(0, (1 - f) T), e = s + f T
     start = u[1] * (1 - frac) * duration
     if at_end > 0: start = torch.where(u[2] < at_end, (1 - frac) * duration, start)   # the generation layout: s = (1 - f) T
-    return start, start + frac * duration
+    end = start + frac * duration
+    if at_boundary > 0:                                                               # exactly the clip after the reference
+        b = boundary.to(duration)
+        use = (u[-1] < at_boundary) & (b > 0) & (b < duration)
+        start, end = torch.where(use, b, start), torch.where(use, duration, end)
+    return start, end
 
 # %% ../nbs/06_model.ipynb #fed2dbed
 @dataclass(frozen=True)
@@ -217,7 +232,7 @@ def motion_channel_weights(head: float = 1.0, device=None) -> torch.Tensor:
     w[list(HEAD_CHANNELS)] = head
     return w / w.mean()
 
-# %% ../nbs/06_model.ipynb #58418944
+# %% ../nbs/06_model.ipynb #c55f27dd
 @patch
 def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | None = None) -> LossParts:
     "Draw span, t, noise and drops from `generator`, run the model, return every part of the CFM loss."
@@ -225,7 +240,8 @@ def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | No
     gdev = generator.device if generator is not None else dev
     b, real = batch.mel.shape[0], batch.masks
     # 1. one span in seconds, masked in both streams
-    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator, fc.span_at_end), *real, (ra, rb))
+    bnd = None if batch.ref_seconds is None else batch.ref_seconds.to(dev)      # (b,) where the reference clip ends
+    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator, fc.span_at_end, bnd, fc.span_at_boundary), *real, (ra, rb))
     # 2. t ~ logit-normal (or uniform)
     t = sample_t(b, fc.time_sampler, fc.logit_mean, fc.logit_std, generator, gdev).to(dev)
     # 3. Eq. 5: x_t = (1 - t) x_0 + t x_1, target x_1 - x_0
