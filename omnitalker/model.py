@@ -165,7 +165,7 @@ def collate(cls: AVBatch, items: list) -> AVBatch:
     ref = torch.tensor([float(it[3]) for it in items]) if len(items[0]) == 4 else None   # (b,) or None
     return cls(text, _pad_stack(mels), lens(mels), _pad_stack(motions), lens(motions), ref)
 
-# %% ../nbs/06_model.ipynb #07a43f6d
+# %% ../nbs/06_model.ipynb #5f9a6813
 @dataclass(frozen=True)
 class Span:
     "The time span [start, end) to infill, per clip, and its masks on both streams."
@@ -201,9 +201,9 @@ def draw_span(duration: torch.Tensor,   # (b,) clip durations, seconds
     if at_end > 0: start = torch.where(u[2] < at_end, (1 - frac) * duration, start)   # the generation layout: s = (1 - f) T
     end = start + frac * duration
     if at_boundary > 0:                                                               # exactly the clip after the reference
-        b = boundary.to(duration)
-        use = (u[-1] < at_boundary) & (b > 0) & (b < duration)
-        start, end = torch.where(use, b, start), torch.where(use, duration, end)
+        tau = boundary.to(duration)                                                   # (b,) on duration's device and dtype
+        use = (u[-1] < at_boundary) & (tau > 0) & (tau < duration)
+        start, end = torch.where(use, tau, start), torch.where(use, duration, end)
     return start, end
 
 # %% ../nbs/06_model.ipynb #fed2dbed
@@ -232,7 +232,7 @@ def motion_channel_weights(head: float = 1.0, device=None) -> torch.Tensor:
     w[list(HEAD_CHANNELS)] = head
     return w / w.mean()
 
-# %% ../nbs/06_model.ipynb #c55f27dd
+# %% ../nbs/06_model.ipynb #e96751df
 @patch
 def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | None = None) -> LossParts:
     "Draw span, t, noise and drops from `generator`, run the model, return every part of the CFM loss."
@@ -240,8 +240,8 @@ def loss_parts(self: OmniTalker, batch: AVBatch, generator: torch.Generator | No
     gdev = generator.device if generator is not None else dev
     b, real = batch.mel.shape[0], batch.masks
     # 1. one span in seconds, masked in both streams
-    bnd = None if batch.ref_seconds is None else batch.ref_seconds.to(dev)      # (b,) where the reference clip ends
-    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator, fc.span_at_end, bnd, fc.span_at_boundary), *real, (ra, rb))
+    span = span_masks(*draw_span(batch.mel_lens.to(dev) / ra, fc.mask_min, fc.mask_max, generator, fc.span_at_end,
+                                 batch.ref_seconds, fc.span_at_boundary), *real, (ra, rb))
     # 2. t ~ logit-normal (or uniform)
     t = sample_t(b, fc.time_sampler, fc.logit_mean, fc.logit_std, generator, gdev).to(dev)
     # 3. Eq. 5: x_t = (1 - t) x_0 + t x_1, target x_1 - x_0
