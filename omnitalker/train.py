@@ -475,15 +475,18 @@ def plot_losses(log: str | Path | Any,                   # a log.csv path (or a 
     ax.figure.tight_layout()
     return ax
 
-# %% ../nbs/11_train.ipynb #5a154a53
-def setup_ddp(backend: str | None = None) -> DistInfo:
+# %% ../nbs/11_train.ipynb #06ebb4b0
+def setup_ddp(backend: str | None = None,     # default: nccl on GPUs, gloo on CPUs
+              timeout: float | None = None,    # seconds a collective may wait for the other ranks before it raises (default: torch's, 10-30 min)
+             ) -> DistInfo:
     "Join the process group `torchrun` describes (env RANK, WORLD_SIZE, LOCAL_RANK): nccl on GPUs, gloo on CPUs."
-    import torch.distributed as dist
+    import torch.distributed as dist, datetime
     missing = [k for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
     if missing: raise RuntimeError(f"setup_ddp: environment variables {missing} are not set; launch with `torchrun --nproc_per_node N script.py`")
     local = int(os.environ['LOCAL_RANK']); cuda = torch.cuda.is_available()
     if cuda: torch.cuda.set_device(local)
-    if not dist.is_initialized(): dist.init_process_group(backend or ('nccl' if cuda else 'gloo'))
+    if not dist.is_initialized():
+        dist.init_process_group(backend or ('nccl' if cuda else 'gloo'), **({} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))))
     return DistInfo(dist.get_rank(), dist.get_world_size(), local)
 
 def teardown_ddp():

@@ -1,11 +1,17 @@
 """DDP on the CPU (nb 11): two gloo processes started by torchrun train like one process with the combined batch.
 
 Two ranks train a tiny MLP regressor and a tiny GAN with `omnitalker.train.Trainer` and write their final
-weights to OUT_DIR, which `check` compares. The default test forks the two ranks from pytest with the
-environment torchrun would set (fast: no second torch import); `OMNITALKER_SLOW=1` adds the real launcher,
-`python -m torch.distributed.run --standalone --nproc_per_node 2 tests/test_ddp.py OUT_DIR` (nb 11 runs it).
+weights to OUT_DIR, which `check` compares. The default test starts the two ranks as two fresh Python
+processes with the environment torchrun would set (no torchrun agent: fast); `OMNITALKER_SLOW=1` adds the
+real launcher, `python -m torch.distributed.run --standalone --nproc_per_node 2 tests/test_ddp.py OUT_DIR`
+(nb 11 runs it).
+
+Neither path can hang the test run: a rank's collectives raise after 60 s without the other rank
+(`setup_ddp(timeout=60)`), a watchdog prints a rank's stack and ends it after 150 s, and the test kills any
+rank still running at its deadline. (Forking the ranks from pytest, as an earlier version did, once left a
+rank hung after its last all-reduce in CI, and pytest waited on it until CI's limit.)
 """
-import os, subprocess, sys
+import faulthandler, os, socket, subprocess, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +25,7 @@ from omnitalker.config import ConfigBase, TrainConfig
 from omnitalker.train import LossOutput, Trainer, find_checkpoint, setup_ddp, teardown_ddp
 
 B = 8  # items per process
+RANK_TIMEOUT = 150    # s: a rank's watchdog ends it (with its stack printed) after this long
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,8 @@ def train(model_cls, run_dir, batch_size, init_seed):
 
 def worker(out: Path):
     "Body of each torchrun process."
-    info = setup_ddp()
+    faulthandler.dump_traceback_later(RANK_TIMEOUT, exit=True)
+    info = setup_ddp(timeout=60)
     try:
         for name, cls in (('mlp', Net), ('gan', Gan)):
             # a different init on each rank: DDP must broadcast rank 0's weights (init seed 0) to all
@@ -116,23 +124,31 @@ def check(out: Path):
     assert (a.loss - b.loss).abs().max() <= 1e-5
 
 
-def _forked_rank(rank: int, port: int, out: str):
-    "A child process with the environment torchrun would give it."
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    worker(Path(out))
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def run_ranks(out: Path, world: int = 2, deadline: float = RANK_TIMEOUT + 30) -> list:
+    "Start `world` ranks of this file as fresh processes with torchrun's environment; wait for them, killing any past the deadline."
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'WORLD_SIZE': str(world), 'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(_free_port())}
+    logs = [out / f'rank{r}.log' for r in range(world)]
+    procs = [subprocess.Popen([sys.executable, __file__, str(out)], env={**env, 'RANK': str(r), 'LOCAL_RANK': str(r)},
+                              stdout=open(logs[r], 'w'), stderr=subprocess.STDOUT) for r in range(world)]
+    end = time.monotonic() + deadline
+    try:
+        for p in procs:
+            try: p.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired: pass
+    finally:
+        for p in procs:
+            if p.poll() is None: p.kill(); p.wait()
+    return [(p.returncode, log.read_text()[-3000:]) for p, log in zip(procs, logs)]
 
 
 def test_two_gloo_processes_equal_one_process_with_the_combined_batch(tmp_path):
-    "Fast path: fork two ranks from this process (no second torch import), gloo on 127.0.0.1."
-    import multiprocessing, socket
-    import torch._dynamo  # noqa: F401 -- AdamW.step imports it lazily (seconds); import once here, not in each child
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    ctx = multiprocessing.get_context('fork')
-    procs = [ctx.Process(target=_forked_rank, args=(r, port, str(tmp_path))) for r in range(2)]
-    for p in procs: p.start()
-    for p in procs: p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    "Fast path: two fresh ranks with the environment torchrun would give them, gloo on 127.0.0.1."
+    ranks = run_ranks(tmp_path)
+    assert [rc for rc, _ in ranks] == [0, 0], '\n'.join(f"rank {r}: exit code {rc}\n{log}" for r, (rc, log) in enumerate(ranks))
     check(tmp_path)
 
 

@@ -1,22 +1,48 @@
-"""Run every notebook's tests, each in a fresh process, two at a time.
+"""Run every notebook's tests, each in a fresh process, two at a time, each under a time limit.
 
-    python tools/test_nbs.py [--flags slow] [--workers 2] [NOTEBOOK ...]
+    python tools/test_nbs.py [--flags slow] [--workers 2] [--timeout 600] [NOTEBOOK ...]
 
-This is `nbdev_test` with one difference: nbdev_test reuses its worker processes, so global state that one
-notebook sets (torch's grad mode, thread count, a monkey-patch) leaks into the next notebook that lands on
-the same worker. Here each notebook gets its own process (nbdev's own `test_nb` runs it, with the
-`tst_flags` of settings.ini skipped). Ends with a timing table and the line `notebooks: N passed, N failed`.
+This is `nbdev_test` with two differences:
+
+- nbdev_test reuses its worker processes, so global state that one notebook sets (torch's grad mode, thread
+  count, a monkey-patch) leaks into the next notebook that lands on the same worker. Here each notebook gets
+  its own Python process (nbdev's own `test_nb` runs it, with the `tst_flags` of settings.ini skipped).
+- A notebook that hangs is stopped: after `--timeout` seconds its stack is printed and its process group
+  (with any subprocess it started) is killed, and it counts as failed. A hang can never stall CI.
+
+Ends with a timing table and the line `notebooks: N passed, N failed`.
 """
-import argparse, configparser, sys, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import argparse, configparser, os, signal, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-def run_one(path: str, skip: list, force: list):
-    import os; os.chdir(Path(path).parent)
+def skip_flags() -> list:
+    cfg = configparser.ConfigParser(); cfg.read(ROOT / 'settings.ini')
+    return cfg['DEFAULT'].get('tst_flags', '').split()
+
+def test_one(path: str, force: list, timeout: float) -> bool:
+    "In this process: run one notebook's tests (nbdev's `test_nb`); print the stack and exit if it outlives `timeout` s."
+    import faulthandler
+    if timeout > 0: faulthandler.dump_traceback_later(timeout, exit=True)   # a watchdog thread: works even if a C call hangs
+    os.chdir(Path(path).parent)
     from nbdev.test import test_nb
-    ok, secs = test_nb(Path(path), skip_flags=skip, force_flags=force, basepath=str(ROOT))
+    ok, _ = test_nb(Path(path), skip_flags=skip_flags(), force_flags=force, basepath=str(ROOT))
+    return ok
+
+def run_one(path: str, force: list, timeout: float) -> tuple:
+    "Test one notebook in a fresh Python process in its own process group; kill the group if it outlives the limit."
+    t0 = time.time()
+    cmd = [sys.executable, __file__, '--one', path, '--flags', ' '.join(force), '--timeout', str(timeout)]
+    p = subprocess.Popen(cmd, start_new_session=True)
+    try: ok = p.wait(timeout=timeout + 30 if timeout > 0 else None) == 0   # the child's own watchdog fires first
+    except subprocess.TimeoutExpired: ok = False
+    try: os.killpg(p.pid, signal.SIGKILL)                                  # whatever the notebook left running
+    except ProcessLookupError: pass
+    p.wait()
+    secs = time.time() - t0
+    if not ok and timeout > 0 and secs >= timeout: print(f"TIMEOUT {Path(path).name}: still running after {timeout:.0f} s; stopped", flush=True)
     return path, ok, secs
 
 def main():
@@ -24,13 +50,15 @@ def main():
     ap.add_argument('notebooks', nargs='*', help='default: every nbs/*.ipynb')
     ap.add_argument('--flags', default='', help='space-separated flags to run anyway, e.g. "slow"')
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--timeout', type=float, default=600, help='seconds a notebook may run (0: no limit)')
+    ap.add_argument('--one', help=argparse.SUPPRESS)   # internal: test this one notebook in this process
     a = ap.parse_args()
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / 'settings.ini')
-    skip, force = cfg['DEFAULT'].get('tst_flags', '').split(), a.flags.split()
+    force = a.flags.split()
+    if a.one: sys.exit(0 if test_one(a.one, force, a.timeout) else 1)
     paths = [str(Path(p).resolve()) for p in a.notebooks] or sorted(str(p) for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     t0, results = time.time(), []
-    with ProcessPoolExecutor(max_workers=a.workers, max_tasks_per_child=1) as ex:
-        futs = [ex.submit(run_one, p, skip, force) for p in paths]
+    with ThreadPoolExecutor(max_workers=a.workers) as ex:
+        futs = [ex.submit(run_one, p, force, a.timeout) for p in paths]
         for f in as_completed(futs):
             path, ok, secs = f.result(); results.append((path, ok, secs))
             print(f"{'ok  ' if ok else 'FAIL'} {Path(path).name:<32} {secs:6.1f} s", flush=True)
