@@ -33,10 +33,11 @@ def cmd_info(args):
     "Print versions, device, ffmpeg and configs."
     print('\n'.join(info_lines()))
 
-# %% ../nbs/90_cli.ipynb #f3bb34dd
+# %% ../nbs/90_cli.ipynb #4bd64c76
 def _world_args(p: argparse.ArgumentParser):
     p.add_argument('--out', required=True, help='output directory (an existing one is resumed)')
     p.add_argument('--speakers', type=int, default=4, help='number of speakers')
+    p.add_argument('--first', type=int, default=0, help='number of the first speaker (e.g. 50: new people for a held-out test)')
     p.add_argument('--clips', type=int, default=3, help='clips per speaker')
     p.add_argument('--seed', type=int, default=0, help='world seed: same seed, same world')
     p.add_argument('--workers', type=int, default=2, help='processes')
@@ -46,7 +47,7 @@ def _world_args(p: argparse.ArgumentParser):
 def cmd_world(args):
     "Generate or resume a synthetic world."
     from omnitalker.world import world_main
-    s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size)
+    s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size, first=args.first)
     print(s)
 
 # %% ../nbs/90_cli.ipynb #708924f9

@@ -743,11 +743,11 @@ def _clip_job(out: str, speaker: dict, text: str, seed: int, name: str, render: 
     write_clip(clip, out / 'clips', name, FaceRenderer(rig) if render else None)
     return clip.speech.duration
 
-# %% ../nbs/07_world.ipynb #06277235
-def _world_speakers(out: Path, n: int, seed: int, size: int) -> list:
-    "Create (or reload) the world's speakers and their face rigs."
+# %% ../nbs/07_world.ipynb #20434d86
+def _world_speakers(out: Path, n: int, seed: int, size: int, first: int = 0) -> list:
+    "Create (or reload) the world's speakers `first`, ..., `first + n - 1` and their face rigs."
     d = out / 'speakers'; d.mkdir(parents=True, exist_ok=True); det, spks = None, []
-    for i in range(n):
+    for i in range(first, first + n):
         spk = random_speaker(i, np.random.default_rng([seed, i]))
         if not (d / f"{spk.id}.rig.npz").exists():
             from omnitalker.landmarks import MediapipeDetector
@@ -757,10 +757,10 @@ def _world_speakers(out: Path, n: int, seed: int, size: int) -> list:
         spks.append(spk)
     return spks
 
-def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool) -> list:
-    "(out, speaker, text, seed, name, render) of every clip not yet written."
+def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, first: int = 0) -> list:
+    "(out, speaker, text, seed, name, render) of every clip not yet written; `spks[0]` is speaker number `first`."
     jobs = []
-    for i, spk in enumerate(spks):
+    for i, spk in enumerate(spks, first):
         for j in range(clips):
             s = int(np.random.SeedSequence([seed, i, j]).generate_state(1)[0])
             name = f"{spk.id}_{j:04d}"
@@ -768,7 +768,7 @@ def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool) -> l
                 jobs.append((str(out), spk.to_dict(), SENTENCES[s % len(SENTENCES)], s, name, render))
     return jobs
 
-# %% ../nbs/07_world.ipynb #b9e5efc2
+# %% ../nbs/07_world.ipynb #6286cd84
 def world_main(out: str | Path,        # output directory (created; an existing one is resumed)
                speakers: int = 4,       # number of speakers
                clips: int = 3,          # clips per speaker
@@ -776,13 +776,16 @@ def world_main(out: str | Path,        # output directory (created; an existing 
                workers: int = 2,        # processes (1: run in this process)
                render: bool = True,     # write mp4 frames too (False: feature-only items)
                size: int = 128,         # frame size in pixels
-               progress: bool = True) -> WorldSummary:
+               progress: bool = True,
+               first: int = 0,          # number of the first speaker: speakers first, ..., first + speakers - 1 (a set no other world has)
+              ) -> WorldSummary:
     "Generate (or resume) a synthetic world of speakers and clips; the `omnitalker world` verb."
     if speakers < 1 or clips < 1: raise ValueError(f"world_main: speakers and clips must be >= 1, got {speakers}, {clips}")
     if workers < 1: raise ValueError(f"world_main: workers must be >= 1, got {workers}")
+    if first < 0: raise ValueError(f"world_main: first must be >= 0, got {first}")
     t0, out = time.time(), Path(out)
-    spks = _world_speakers(out, speakers, seed, size)
-    jobs = _world_jobs(out, spks, clips, seed, render)
+    spks = _world_speakers(out, speakers, seed, size, first)
+    jobs = _world_jobs(out, spks, clips, seed, render, first)
     from tqdm.auto import tqdm
     bar = tqdm(total=len(jobs), desc='world clips', disable=not progress)
     secs = 0.0
