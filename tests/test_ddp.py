@@ -132,8 +132,9 @@ def run_ranks(out: Path, world: int = 2, deadline: float = RANK_TIMEOUT + 30) ->
     "Start `world` ranks of this file as fresh processes with torchrun's environment; wait for them, killing any past the deadline."
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'WORLD_SIZE': str(world), 'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(_free_port())}
     logs = [out / f'rank{r}.log' for r in range(world)]
+    files = [open(log, 'w') for log in logs]
     procs = [subprocess.Popen([sys.executable, __file__, str(out)], env={**env, 'RANK': str(r), 'LOCAL_RANK': str(r)},
-                              stdout=open(logs[r], 'w'), stderr=subprocess.STDOUT) for r in range(world)]
+                              stdout=f, stderr=subprocess.STDOUT) for r, f in enumerate(files)]
     end = time.monotonic() + deadline
     try:
         for p in procs:
@@ -142,6 +143,7 @@ def run_ranks(out: Path, world: int = 2, deadline: float = RANK_TIMEOUT + 30) ->
     finally:
         for p in procs:
             if p.poll() is None: p.kill(); p.wait()
+        for f in files: f.close()
     return [(p.returncode, log.read_text()[-3000:]) for p, log in zip(procs, logs)]
 
 
