@@ -84,15 +84,16 @@ def make_item(clips: list,                 # ClipFiles (nb 07's `load_clip`), of
     ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) == 2 else 0.0            # motion frames of clip 1
     return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips), ref_seconds)
 
-# %% ../nbs/09_dataset.ipynb #8eb257dc
+# %% ../nbs/09_dataset.ipynb #d227d573
 class WorldDataset(torch.utils.data.Dataset):
     "Indexable training items (`TrainItem`) from clip records: single clips, or pairs of clips of one speaker."
     def __init__(self, records: list[ClipRecord], cfg: OmniTalkerConfig,
-                 pairs: bool = True,     # item = (another clip of the speaker, this clip); False: this clip alone
+                 pairs: bool | float = True, # item = (another clip of the speaker, this clip); False: this clip alone; p: a pair with probability p
                  repeats: int = 1,       # each clip appears this many times per epoch (with other partners)
                  seed: int = 0):         # partner choice: a pure function of (seed, index)
         if not records: raise ValueError("WorldDataset: no records")
         if repeats < 1: raise ValueError(f"WorldDataset: repeats must be >= 1, got {repeats}")
+        if not 0 <= float(pairs) <= 1: raise ValueError(f"WorldDataset: pairs must be True, False or a probability in [0, 1], got {pairs}")
         self.records, self.cfg, self.pairs, self.repeats, self.seed = list(records), cfg, pairs, repeats, seed
         self.tokenizer = Tokenizer.from_config(cfg.text)
         self.by_speaker: dict[str, list[int]] = {}
@@ -104,14 +105,15 @@ class WorldDataset(torch.utils.data.Dataset):
         if i not in self._cache: self._cache[i] = load_clip(self.records[i].sidecar)
         return self._cache[i]
 
-# %% ../nbs/09_dataset.ipynb #10e1b427
+# %% ../nbs/09_dataset.ipynb #3db8bd85
 from fastcore.basics import patch
 
 @patch
 def partner(self: WorldDataset, k: int) -> int | None:
     "Record index of the clip played before item `k`'s clip (same speaker, another clip), or None."
     i = k % len(self.records); mates = [j for j in self.by_speaker[self.records[i].speaker] if j != i]
-    if not self.pairs or not mates: return None
+    p = float(self.pairs)
+    if not mates or p <= 0 or (p < 1 and np.random.default_rng([self.seed, k, 1]).random() >= p): return None
     j = mates[int(np.random.default_rng([self.seed, k]).integers(len(mates)))]
     fits = self.records[i].seconds + self.records[j].seconds <= self.cfg.max_seconds
     return j if fits else None
