@@ -84,11 +84,11 @@ def make_item(clips: list,                 # ClipFiles (nb 07's `load_clip`), of
     ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) == 2 else 0.0            # motion frames of clip 1
     return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips), ref_seconds)
 
-# %% ../nbs/09_dataset.ipynb #d227d573
+# %% ../nbs/09_dataset.ipynb #2cd2df1d
 class WorldDataset(torch.utils.data.Dataset):
     "Indexable training items (`TrainItem`) from clip records: single clips, or pairs of clips of one speaker."
     def __init__(self, records: list[ClipRecord], cfg: OmniTalkerConfig,
-                 pairs: bool | float = True, # item = (another clip of the speaker, this clip); False: this clip alone; p: a pair with probability p
+                 pairs: bool | float = True,  # item = (another clip of the speaker, this clip); False: this clip alone; p: a pair with probability p
                  repeats: int = 1,       # each clip appears this many times per epoch (with other partners)
                  seed: int = 0):         # partner choice: a pure function of (seed, index)
         if not records: raise ValueError("WorldDataset: no records")
@@ -105,12 +105,12 @@ class WorldDataset(torch.utils.data.Dataset):
         if i not in self._cache: self._cache[i] = load_clip(self.records[i].sidecar)
         return self._cache[i]
 
-# %% ../nbs/09_dataset.ipynb #3db8bd85
+# %% ../nbs/09_dataset.ipynb #3e5809ba
 from fastcore.basics import patch
 
 @patch
 def partner(self: WorldDataset, k: int) -> int | None:
-    "Record index of the clip played before item `k`'s clip (same speaker, another clip), or None."
+    "Record index of the clip played before item `k`'s clip (same speaker, another clip), or None (a single-clip item)."
     i = k % len(self.records); mates = [j for j in self.by_speaker[self.records[i].speaker] if j != i]
     p = float(self.pairs)
     if not mates or p <= 0 or (p < 1 and np.random.default_rng([self.seed, k, 1]).random() >= p): return None
