@@ -18,7 +18,7 @@ from .model import AVBatch, frames_in
 # %% auto #0
 __all__ = ['ClipRecord', 'scan_clips', 'align_streams', 'TrainItem', 'make_item', 'WorldDataset', 'split_records', 'collate']
 
-# %% ../nbs/09_dataset.ipynb #caf7d42a
+# %% ../nbs/09_dataset.ipynb #3bc5c4c6
 @dataclass(frozen=True)
 class ClipRecord:
     "One clip of a world as the dataset indexes it: who, what, how long, and where its sidecar is."
@@ -27,6 +27,8 @@ class ClipRecord:
     text: str        # transcript
     seconds: float   # duration
     sidecar: Path    # the `.json` written by `write_clip`
+    take: int | None = None  # the speaker's take the clip belongs to (nb 07's `world_main(take=)`); None: said alone
+    position: int = 0        # its place in the take
 
 def scan_clips(root: str | Path) -> list[ClipRecord]:
     "Records of every clip under `root` (a world directory with `clips/`, or a directory of sidecars), sorted by name."
@@ -36,7 +38,7 @@ def scan_clips(root: str | Path) -> list[ClipRecord]:
     for p in sorted(d.glob('*.json')):
         meta = json.loads(p.read_text())
         if 'files' not in meta or 'text' not in meta: continue   # not a clip sidecar (e.g. a speaker file)
-        recs.append(ClipRecord(meta['name'], meta['speaker']['id'], meta['text'], float(meta['duration']), p))
+        recs.append(ClipRecord(meta['name'], meta['speaker']['id'], meta['text'], float(meta['duration']), p, meta.get('take'), meta.get('position', 0)))
     if not recs: raise ValueError(f"scan_clips: no clip sidecars (*.json with 'files' and 'text') in {d}")
     return recs
 
@@ -84,7 +86,7 @@ def make_item(clips: list,                 # ClipFiles (nb 07's `load_clip`), of
     ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) == 2 else 0.0            # motion frames of clip 1
     return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips), ref_seconds)
 
-# %% ../nbs/09_dataset.ipynb #2cd2df1d
+# %% ../nbs/09_dataset.ipynb #d0af77a0
 class WorldDataset(torch.utils.data.Dataset):
     "Indexable training items (`TrainItem`) from clip records: single clips, or pairs of clips of one speaker."
     def __init__(self, records: list[ClipRecord], cfg: OmniTalkerConfig,
@@ -98,6 +100,9 @@ class WorldDataset(torch.utils.data.Dataset):
         self.tokenizer = Tokenizer.from_config(cfg.text)
         self.by_speaker: dict[str, list[int]] = {}
         for i, r in enumerate(self.records): self.by_speaker.setdefault(r.speaker, []).append(i)
+        at = {(r.speaker, r.take, r.position): i for i, r in enumerate(self.records) if r.take is not None}
+        self.before = {i: at[(r.speaker, r.take, r.position - 1)] for i, r in enumerate(self.records)   # record -> record said just before it
+                       if (r.speaker, r.take, r.position - 1) in at}
         self._cache: dict[int, object] = {}   # record index -> ClipFiles (per dataset, not global)
     def __len__(self) -> int: return len(self.records) * self.repeats
     def clip(self, i: int):
@@ -105,16 +110,18 @@ class WorldDataset(torch.utils.data.Dataset):
         if i not in self._cache: self._cache[i] = load_clip(self.records[i].sidecar)
         return self._cache[i]
 
-# %% ../nbs/09_dataset.ipynb #3e5809ba
+# %% ../nbs/09_dataset.ipynb #9e76902f
 from fastcore.basics import patch
 
 @patch
 def partner(self: WorldDataset, k: int) -> int | None:
-    "Record index of the clip played before item `k`'s clip (same speaker, another clip), or None (a single-clip item)."
+    "Record index of the clip played before item `k`'s clip (in a take: the one said just before it; else a drawn clip of the speaker), or None (a single-clip item)."
     i = k % len(self.records); mates = [j for j in self.by_speaker[self.records[i].speaker] if j != i]
     p = float(self.pairs)
     if not mates or p <= 0 or (p < 1 and np.random.default_rng([self.seed, k, 1]).random() >= p): return None
-    j = mates[int(np.random.default_rng([self.seed, k]).integers(len(mates)))]
+    if self.records[i].take is not None: j = self.before.get(i)          # a take's clip follows only its predecessor
+    else: j = mates[int(np.random.default_rng([self.seed, k]).integers(len(mates)))]
+    if j is None: return None
     fits = self.records[i].seconds + self.records[j].seconds <= self.cfg.max_seconds
     return j if fits else None
 

@@ -19,10 +19,10 @@ __all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS
            'SAMPLE_TEXTS', 'REFERENCE_SPEAKER', 'Voice', 'Phone', 'Word', 'Speech', 'Espeak', 'synthesize',
            'expected_f0', 'estimate_f0', 'viseme_of', 'viseme_track', 'speech_envelope', 'lagged_corr', 'Emotion',
            'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
-           'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'clip_from_speech', 'estimate_head',
-           'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face', 'tps_fit', 'tps_apply',
-           'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles', 'load_clip', 'WorldSummary',
-           'world_main', 'bench_world', 'align_speech', 'reference_clip']
+           'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'whole_frames', 'clip_from_speech',
+           'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
+           'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles',
+           'load_clip', 'WorldSummary', 'world_main', 'bench_world', 'align_speech', 'reference_clip']
 
 # %% ../nbs/07_world.ipynb #c42cf71d
 # Shapes use einops letters: s audio samples, t video frames, c motion channels (62), k keypoints (70),
@@ -342,7 +342,7 @@ def gaze_track(n_frames: int, style: Style, head_yaw: np.ndarray, rng: np.random
     fix[:, 1] += style.gaze_coupling * head_yaw
     return np.concatenate([fix, fix], 1)                                # both eyes look the same way
 
-# %% ../nbs/07_world.ipynb #7a860a79
+# %% ../nbs/07_world.ipynb #18f957be
 def phrase_ends(speech: Speech, min_pause: float = 0.1) -> list:
     "Times (s) where a phrase ends: before a pause of at least `min_pause`, and at the last spoken phone."
     spoken = [p for p in speech.phones if not p.symbol.startswith('_')]
@@ -352,7 +352,9 @@ def phrase_ends(speech: Speech, min_pause: float = 0.1) -> list:
 
 def synth_motion(speech: Speech, style: Style, n_frames: int, rng: np.random.Generator,
                  rest: torch.Tensor | None = None,   # (c,) rest code of the speaker's photo (default zeros)
-                 fps: float = 25.0) -> Motion:
+                 fps: float = 25.0,
+                 ends: list | None = None,           # phrase ends (s) for the nods; default `phrase_ends(speech)`
+                ) -> Motion:
     "The 62-dim motion track of an utterance in a style: visemes, expression, blinks, head pose, gaze."
     x = torch.zeros(n_frames, 62) if rest is None else torch.as_tensor(rest, dtype=torch.float32).reshape(1, 62).repeat(n_frames, 1)
     ix = MOTION_INDEX
@@ -361,7 +363,7 @@ def synth_motion(speech: Speech, style: Style, n_frames: int, rng: np.random.Gen
         x[:, ix[name]] += w
     b = torch.from_numpy(blink_track(n_frames, style.blink_rate, rng, fps))
     x[:, ix['eyeBlinkLeft']] += b; x[:, ix['eyeBlinkRight']] += b
-    head = torch.from_numpy(head_track(n_frames, style, phrase_ends(speech), rng, fps))
+    head = torch.from_numpy(head_track(n_frames, style, phrase_ends(speech) if ends is None else ends, rng, fps))
     x[:, 52:55] += head
     x[:, 58:62] += torch.from_numpy(gaze_track(n_frames, style, head[:, 1].numpy(), rng, fps))
     return Motion(x, fps).clamp()
@@ -431,7 +433,7 @@ SENTENCES = (  # Harvard sentences, lists 1-3 (IEEE 1969), public domain
     "Her purse was full of useless trash.", "The colt reared and threw the tall rider.",
     "It snowed, rained, and hailed the same morning.", "Read verse out loud for pleasure.")
 
-# %% ../nbs/07_world.ipynb #8c8cf18b
+# %% ../nbs/07_world.ipynb #4b6733a4
 @dataclass(frozen=True, eq=False)
 class Clip:
     "One utterance of the world: who, what, the speech (with timings) and the motion track."
@@ -449,14 +451,33 @@ def make_clip(speaker: Speaker, text: str, seed: int,
     "Synthesise a clip: speech with timings, then the motion track, padded to whole frames."
     return clip_from_speech(speaker, text, synthesize(text, speaker.spoken_voice, sample_rate, seed), seed, rest, fps)
 
+def whole_frames(sp: Speech, fps: float = 25.0) -> tuple[Speech, int]:
+    "The speech with its wav zero-padded to a whole number of video frames, and that number."
+    n = math.ceil(sp.duration * fps)
+    wav = np.pad(sp.wav, (0, round(n * sp.sample_rate / fps) - len(sp.wav)))        # (s,) = t * sr / fps samples
+    return Speech(wav, sp.sample_rate, sp.phones, sp.words), n
+
 def clip_from_speech(speaker: Speaker, text: str, sp: Speech, seed: int, rest: torch.Tensor | None = None, fps: float = 25.0) -> Clip:
     "A clip for given speech with timings (synthesised or aligned): the motion track, padded to whole frames."
-    sample_rate = sp.sample_rate
-    n = math.ceil(sp.duration * fps)
-    wav = np.pad(sp.wav, (0, round(n * sample_rate / fps) - len(sp.wav)))           # (s,) = t * sr / fps samples
-    sp = Speech(wav, sample_rate, sp.phones, sp.words)
+    sp, n = whole_frames(sp, fps)
     motion = synth_motion(sp, speaker.style, n, np.random.default_rng(seed), rest, fps)
     return Clip(speaker, text, seed, sp, motion)
+
+# %% ../nbs/07_world.ipynb #7042ee1a
+def make_take(speaker: Speaker, texts, seeds,          # one text and one seed per sentence, in speaking order
+              rest: torch.Tensor | None = None,         # (c,) rest code of the speaker's photo
+              fps: float = 25.0, sample_rate: int = 24_000) -> list[Clip]:
+    "Sentences said one after another: each clip's own speech, one motion track over the take cut at the sentence boundaries."
+    if len(texts) != len(seeds) or not texts: raise ValueError(f"make_take: need one seed per text and at least one text, got {len(texts)} texts and {len(seeds)} seeds")
+    parts = [whole_frames(synthesize(t, speaker.spoken_voice, sample_rate, s), fps) for t, s in zip(texts, seeds)]
+    starts = np.cumsum([0] + [n for _, n in parts])                                     # (k + 1,) first frame of each clip
+    shift = lambda items, t0: tuple(replace(x, start=x.start + t0, end=x.end + t0) for x in items)
+    take = Speech(np.concatenate([sp.wav for sp, _ in parts]), sample_rate,
+                  sum((shift(sp.phones, a / fps) for (sp, _), a in zip(parts, starts)), ()),
+                  sum((shift(sp.words, a / fps) for (sp, _), a in zip(parts, starts)), ()))
+    ends = [e + a / fps for (sp, _), a in zip(parts, starts) for e in phrase_ends(sp)]  # every sentence ends with a nod
+    motion = synth_motion(take, speaker.style, int(starts[-1]), np.random.default_rng(seeds[0]), rest, fps, ends)   # (T, c)
+    return [Clip(speaker, t, s, sp, Motion(motion.coeffs[a:b], fps)) for t, s, (sp, _), a, b in zip(texts, seeds, parts, starts[:-1], starts[1:])]
 
 # %% ../nbs/07_world.ipynb #a594954d
 def estimate_head(yaw: np.ndarray, fps: float = 25.0, freqs=None) -> tuple[float, float]:
@@ -729,21 +750,22 @@ def load_clip(sidecar: str | Path) -> ClipFiles:
     return ClipFiles(meta, Speaker.from_dict(meta['speaker']), Motion.load(p.parent / f['motion']), np.load(p.parent / f['mel']),
                      p.parent / f['video'] if 'video' in f else None)
 
-# %% ../nbs/07_world.ipynb #bcf686c8
+# %% ../nbs/07_world.ipynb #e5191d1c
 @dataclass(frozen=True)
 class WorldSummary:
     "What a `world_main` run did."
     out: str; speakers: int; written: int; skipped: int; seconds: float; audio_seconds: float
 
-def _clip_job(out: str, speaker: dict, text: str, seed: int, name: str, render: bool) -> float:
-    "Worker: make and write one clip; returns its duration in seconds."
+def _take_job(out: str, speaker: dict, texts: list, seeds: list, names: list, render: bool, take: int | None) -> float:
+    "Worker: make and write the clips of one take (`take` None: a lone clip); returns their duration in seconds."
     spk = Speaker.from_dict(speaker); out = Path(out)
     rig = FaceRig.load(out / 'speakers' / f"{spk.id}.rig.npz")
-    clip = make_clip(spk, text, seed, rig.rest)
-    write_clip(clip, out / 'clips', name, FaceRenderer(rig) if render else None)
-    return clip.speech.duration
+    clips = make_take(spk, texts, seeds, rig.rest)
+    for k, (clip, name) in enumerate(zip(clips, names)):
+        write_clip(clip, out / 'clips', name, FaceRenderer(rig) if render else None, None if take is None else {'take': take, 'position': k})
+    return sum(c.speech.duration for c in clips)
 
-# %% ../nbs/07_world.ipynb #20434d86
+# %% ../nbs/07_world.ipynb #e64139f4
 def _world_speakers(out: Path, n: int, seed: int, size: int, first: int = 0) -> list:
     "Create (or reload) the world's speakers `first`, ..., `first + n - 1` and their face rigs."
     d = out / 'speakers'; d.mkdir(parents=True, exist_ok=True); det, spks = None, []
@@ -757,18 +779,19 @@ def _world_speakers(out: Path, n: int, seed: int, size: int, first: int = 0) -> 
         spks.append(spk)
     return spks
 
-def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, first: int = 0) -> list:
-    "(out, speaker, text, seed, name, render) of every clip not yet written; `spks[0]` is speaker number `first`."
+def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, first: int = 0, take: int = 1) -> list:
+    "(out, speaker, texts, seeds, names, render, take) of every take with a clip not yet written; `spks[0]` is speaker number `first`."
     jobs = []
     for i, spk in enumerate(spks, first):
-        for j in range(clips):
-            s = int(np.random.SeedSequence([seed, i, j]).generate_state(1)[0])
-            name = f"{spk.id}_{j:04d}"
-            if not (out / 'clips' / f"{name}.json").exists():
-                jobs.append((str(out), spk.to_dict(), SENTENCES[s % len(SENTENCES)], s, name, render))
+        for t in range(0, clips, take):
+            js = range(t, min(t + take, clips))
+            ss = [int(np.random.SeedSequence([seed, i, j]).generate_state(1)[0]) for j in js]
+            names = [f"{spk.id}_{j:04d}" for j in js]
+            if not all((out / 'clips' / f"{n}.json").exists() for n in names):   # a take is remade whole (identically)
+                jobs.append((str(out), spk.to_dict(), [SENTENCES[s % len(SENTENCES)] for s in ss], ss, names, render, t // take if take > 1 else None))
     return jobs
 
-# %% ../nbs/07_world.ipynb #6286cd84
+# %% ../nbs/07_world.ipynb #c83460e1
 def world_main(out: str | Path,        # output directory (created; an existing one is resumed)
                speakers: int = 4,       # number of speakers
                clips: int = 3,          # clips per speaker
@@ -778,29 +801,32 @@ def world_main(out: str | Path,        # output directory (created; an existing 
                size: int = 128,         # frame size in pixels
                progress: bool = True,
                first: int = 0,          # number of the first speaker: speakers first, ..., first + speakers - 1 (a set no other world has)
+               take: int = 1,           # clips per take: a speaker's clips j, j+1, ... said in a row with one motion track (1: every clip alone)
               ) -> WorldSummary:
     "Generate (or resume) a synthetic world of speakers and clips; the `omnitalker world` verb."
     if speakers < 1 or clips < 1: raise ValueError(f"world_main: speakers and clips must be >= 1, got {speakers}, {clips}")
     if workers < 1: raise ValueError(f"world_main: workers must be >= 1, got {workers}")
     if first < 0: raise ValueError(f"world_main: first must be >= 0, got {first}")
+    if take < 1: raise ValueError(f"world_main: take must be >= 1, got {take}")
     t0, out = time.time(), Path(out)
     spks = _world_speakers(out, speakers, seed, size, first)
-    jobs = _world_jobs(out, spks, clips, seed, render, first)
+    jobs = _world_jobs(out, spks, clips, seed, render, first, take)
     from tqdm.auto import tqdm
-    bar = tqdm(total=len(jobs), desc='world clips', disable=not progress)
+    bar = tqdm(total=len(jobs), desc='world takes' if take > 1 else 'world clips', disable=not progress)
     secs = 0.0
     if workers == 1:
-        for job in jobs: secs += _clip_job(*job); bar.update()
+        for job in jobs: secs += _take_job(*job); bar.update()
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
-        from omnitalker.world import _clip_job as job_fn   # the installed module's function: spawned workers can import it
+        from omnitalker.world import _take_job as job_fn   # the installed module's function: spawned workers can import it
         with ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn')) as ex:
             for f in as_completed([ex.submit(job_fn, *job) for job in jobs]): secs += f.result(); bar.update()
     bar.close()
     names = sorted(p.name[:-5] for p in (out / 'clips').glob('*.json'))
     (out / 'manifest.jsonl').write_text(''.join(json.dumps({'name': n, 'sidecar': f"clips/{n}.json"}) + '\n' for n in names))
-    return WorldSummary(str(out), len(spks), len(jobs), speakers * clips - len(jobs), time.time() - t0, secs)
+    written = sum(len(job[4]) for job in jobs)
+    return WorldSummary(str(out), len(spks), written, speakers * clips - written, time.time() - t0, secs)
 
 # %% ../nbs/07_world.ipynb #4444f3ae
 def bench_world(n_clips: int = 6, size: int = 128, workers: int = 1, seed: int = 0):
