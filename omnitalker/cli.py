@@ -33,12 +33,13 @@ def cmd_info(args):
     "Print versions, device, ffmpeg and configs."
     print('\n'.join(info_lines()))
 
-# %% ../nbs/90_cli.ipynb #4bd64c76
+# %% ../nbs/90_cli.ipynb #1bf40dbe
 def _world_args(p: argparse.ArgumentParser):
     p.add_argument('--out', required=True, help='output directory (an existing one is resumed)')
     p.add_argument('--speakers', type=int, default=4, help='number of speakers')
     p.add_argument('--first', type=int, default=0, help='number of the first speaker (e.g. 50: new people for a held-out test)')
     p.add_argument('--clips', type=int, default=3, help='clips per speaker')
+    p.add_argument('--take', type=int, default=1, help='clips per take: sentences said in a row with one motion track (1: every clip alone)')
     p.add_argument('--seed', type=int, default=0, help='world seed: same seed, same world')
     p.add_argument('--workers', type=int, default=2, help='processes')
     p.add_argument('--size', type=int, default=128, help='frame size in pixels')
@@ -47,7 +48,7 @@ def _world_args(p: argparse.ArgumentParser):
 def cmd_world(args):
     "Generate or resume a synthetic world."
     from omnitalker.world import world_main
-    s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size, first=args.first)
+    s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size, first=args.first, take=args.take)
     print(s)
 
 # %% ../nbs/90_cli.ipynb #708924f9
@@ -95,16 +96,16 @@ def cmd_bench(args):
     print(f'# {platform.processor() or platform.machine()}, {platform.node()}, device={args.device or "auto"}')
     BENCHES[args.target][0](args)
 
-# %% ../nbs/90_cli.ipynb #a426e5f5
+# %% ../nbs/90_cli.ipynb #07ab72f7
 def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--text', required=True, help='what the person should say')
     p.add_argument('--ref', default=None, help='reference clip (mp4 with one face and speech); default: the shipped sample')
     p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
     p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json)")
     p.add_argument('--steps', type=int, default=16, help='ODE steps')
-    p.add_argument('--cfg-text', type=float, default=2.0, help='guidance scale for the text')
-    p.add_argument('--cfg-audio', type=float, default=1.0, help='guidance scale for the audio reference')
-    p.add_argument('--cfg-video', type=float, default=1.0, help='guidance scale for the visual reference')
+    p.add_argument('--cfg-text', type=float, default=None, help="guidance scale for the text (default: the generator's release config)")
+    p.add_argument('--cfg-audio', type=float, default=None, help="guidance scale for the audio reference (default: the generator's release config)")
+    p.add_argument('--cfg-video', type=float, default=None, help="guidance scale for the visual reference (default: the generator's release config)")
     p.add_argument('--seed', type=int, default=0, help='noise seed')
     p.add_argument('--duration', type=float, default=None, help="seconds to speak (default: the reference's pace)")
     p.add_argument('--speed', type=float, default=1.0, help='> 1 speaks faster')

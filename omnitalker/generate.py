@@ -270,12 +270,12 @@ def _notify(progress, frac: float, msg: str):
     if callable(progress): progress(frac, msg)
     elif progress: print(f'[{frac:4.0%}] {msg}', flush=True)
 
-# %% ../nbs/12_generate.ipynb #3a7d9ed0
+# %% ../nbs/12_generate.ipynb #03ef7f68
 def generate_stream(text: str,                           # what the person should say
                     ref: str | Path | Reference = DEFAULT_REFERENCE, # reference clip (or a prepared `Reference`)
                     *, ref_text: str | None = None,      # transcript of the reference (default: its sidecar JSON)
                     steps: int = 16,                     # ODE steps (NFE before guidance)
-                    cfg_text: float = 2.0, cfg_audio: float = 1.0, cfg_video: float = 1.0, # guidance scales (0 turns one off)
+                    cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None, # guidance scales (None: the generator's release config; 0 turns one off)
                     seed: int = 0,                       # noise seed
                     duration: float | None = None,       # seconds to speak (default: the reference's pace)
                     speed: float = 1.0,                  # > 1 speaks faster (when `duration` is None)
@@ -368,11 +368,11 @@ def write_mp4(path: str | Path, frames: np.ndarray, wav: np.ndarray, fps: float 
     os.replace(tmp, path)
     return path
 
-# %% ../nbs/12_generate.ipynb #35d3e6ba
+# %% ../nbs/12_generate.ipynb #0c7ddd5d
 def generate(text: str,                               # what the person should say
              ref: str | Path | Reference = DEFAULT_REFERENCE, # reference clip (or a prepared `Reference`)
              out: str | Path = 'omnitalker_out.mp4',  # mp4 to write
-             *, ref_text: str | None = None, steps: int = 16, cfg_text: float = 2.0, cfg_audio: float = 1.0, cfg_video: float = 1.0,
+             *, ref_text: str | None = None, steps: int = 16, cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None,
              seed: int = 0, duration: float | None = None, speed: float = 1.0, watermark: bool = True,
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
              vocoder: str = 'auto', progress: bool | Callable = True) -> GenerationReport:
@@ -391,12 +391,12 @@ def generate(text: str,                               # what the person should s
     if progress: print(report)
     return report
 
-# %% ../nbs/12_generate.ipynb #1031d154
+# %% ../nbs/12_generate.ipynb #d47e20fc
 def generate_cli(args) -> int:
     "The `omnitalker generate` verb: write the video, print stages, output path and RTF; exit status 0."
     opt = lambda name, default=None: getattr(args, name, default)   # the CLI notebook may declare only the documented flags
     generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps', 16),
-             cfg_text=opt('cfg_text', 2.0), cfg_audio=opt('cfg_audio', 1.0), cfg_video=opt('cfg_video', 1.0), seed=opt('seed', 0),
+             cfg_text=opt('cfg_text'), cfg_audio=opt('cfg_audio'), cfg_video=opt('cfg_video'), seed=opt('seed', 0),
              duration=opt('duration'), speed=opt('speed', 1.0), watermark=not opt('no_watermark', False), device=opt('device'),
              generator_path=opt('generator'), renderer_path=opt('renderer'), progress=True)
     return 0

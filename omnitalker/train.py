@@ -549,16 +549,22 @@ def load_release(cls: type,                       # module class, built as cls(c
     except RuntimeError as e: raise CheckpointMismatch(f"release {st}: the weights do not fit {cls.__name__}({ccls.__name__} from {js.name}): {str(e)[:400]}") from None
     return module.to(map_location).eval()
 
-# %% ../nbs/11_train.ipynb #c28c3116
+# %% ../nbs/11_train.ipynb #4f97307c
 def release_from_run(run_dir: str | Path,   # a run directory (its latest checkpoint) or a checkpoint directory
                      path: str | Path,      # release path without suffix
                      use_ema: bool = True,  # EMA weights (else the last trained weights)
+                     overrides: dict | None = None,  # config fields to change, by dotted name, e.g. {'flow.cfg_audio': 0.0}
                     ) -> tuple[Path, Path]:
     "Write a release (`<path>.safetensors` + `<path>.json`) from a training checkpoint."
     from safetensors.torch import load_file
     ck = find_checkpoint(run_dir)
     model_cfg = json.loads((ck / 'config.json').read_text())['model']
     if model_cfg is None: raise ValueError(f"release_from_run: checkpoint {ck} has no model config (the model had no `.config`)")
+    for name, v in (overrides or {}).items():
+        *parents, field = name.split('.'); d = model_cfg
+        for k in parents: d = d.get(k) if isinstance(d, dict) else None
+        if not isinstance(d, dict) or field not in d: raise ValueError(f"release_from_run: the config of {ck} has no field {name!r}")
+        d[field] = v
     tensors = load_file(str(ck / 'model.safetensors'))
     if use_ema:
         ema = load_file(str(ck / 'ema.safetensors'))
