@@ -750,7 +750,7 @@ def load_clip(sidecar: str | Path) -> ClipFiles:
     return ClipFiles(meta, Speaker.from_dict(meta['speaker']), Motion.load(p.parent / f['motion']), np.load(p.parent / f['mel']),
                      p.parent / f['video'] if 'video' in f else None)
 
-# %% ../nbs/07_world.ipynb #e5191d1c
+# %% ../nbs/07_world.ipynb #beab25ca
 @dataclass(frozen=True)
 class WorldSummary:
     "What a `world_main` run did."
@@ -760,9 +760,9 @@ def _take_job(out: str, speaker: dict, texts: list, seeds: list, names: list, re
     "Worker: make and write the clips of one take (`take` None: a lone clip); returns their duration in seconds."
     spk = Speaker.from_dict(speaker); out = Path(out)
     rig = FaceRig.load(out / 'speakers' / f"{spk.id}.rig.npz")
-    clips = make_take(spk, texts, seeds, rig.rest)
+    clips, renderer = make_take(spk, texts, seeds, rig.rest), FaceRenderer(rig) if render else None
     for k, (clip, name) in enumerate(zip(clips, names)):
-        write_clip(clip, out / 'clips', name, FaceRenderer(rig) if render else None, None if take is None else {'take': take, 'position': k})
+        write_clip(clip, out / 'clips', name, renderer, None if take is None else {'take': take, 'position': k})
     return sum(c.speech.duration for c in clips)
 
 # %% ../nbs/07_world.ipynb #e64139f4
