@@ -51,11 +51,11 @@ def cmd_world(args):
     s = world_main(args.out, args.speakers, args.clips, args.seed, args.workers, not args.features_only, args.size, first=args.first, take=args.take)
     print(s)
 
-# %% ../nbs/90_cli.ipynb #708924f9
+# %% ../nbs/90_cli.ipynb #3616a999
 def _bench_dit(args):
     "Forward throughput of the fusion DiT (tiny and paper), fp32/bf16, SDPA vs naive attention."
     from omnitalker.dit import bench_dit
-    return bench_dit(configs=tuple(args.configs or ('tiny', 'paper')), seconds=args.seconds,
+    return bench_dit(configs=tuple(args.configs or ('tiny', 'paper')), seconds=args.seconds or 1.0,
                      dtypes=tuple(args.dtypes or ('fp32', 'bf16')), device=args.device, repeats=args.repeats)
 
 def _bench_world(args):
@@ -75,10 +75,20 @@ def _bench_generate(args):
     from omnitalker.generate import bench_generate
     print(bench_generate(steps=tuple(args.steps or (4, 8, 16)), repeats=args.repeats, device=args.device).to_string())
 
+def _bench_train(args):
+    "Generator training updates (fwd + bwd + AdamW + EMA): s/update and peak memory; paper scale and bf16 only on a GPU by default."
+    from omnitalker.config import default_device
+    from omnitalker.train import bench_train
+    gpu = (args.device or default_device()) == 'cuda'
+    return bench_train(configs=tuple(args.configs or (('tiny', 'paper') if gpu else ('tiny',))),
+                       precisions=tuple(args.dtypes or (('bf16', 'fp32') if gpu else ('fp32',))),
+                       batch=args.batch or 8, seconds=args.seconds or 4.0, steps=args.repeats, device=args.device)
+
 BENCHES = {  # target: (runner, one-line help)
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
     'generate': (_bench_generate, 'end-to-end real-time factor'),
     'render': (_bench_render, 'renderer frames/s'),
+    'train': (_bench_train, 'generator training s/update'),
     'world': (_bench_world, 'synthetic clips/min'),
 }
 
@@ -86,7 +96,8 @@ def _bench_args(p: argparse.ArgumentParser):
     p.add_argument('target', choices=sorted(BENCHES), help='what to measure')
     p.add_argument('--configs', nargs='*', help="config names, e.g. tiny paper")
     p.add_argument('--dtypes', nargs='*', help="fp32 bf16 fp16")
-    p.add_argument('--seconds', type=float, default=1.0, help='clip length in seconds')
+    p.add_argument('--seconds', type=float, default=None, help='clip length in seconds (default: dit 1, train 4)')
+    p.add_argument('--batch', type=int, default=None, help='clips per update (train; default 8)')
     p.add_argument('--steps', nargs='*', type=int, help='ODE step counts to compare (generate; default 4 8 16)')
     p.add_argument('--repeats', type=int, default=3, help='timed repeats per row')
     p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')

@@ -263,7 +263,7 @@ class WarpingModule(nn.Module):
         out = self.fourth(self.third(rearrange(out, 'b c d h w -> b (c d) h w')))      # (b, o, h, w)
         return WarpOutput(out * motion.occlusion, motion)
 
-# %% ../nbs/10_renderer.ipynb #8cd2b3b9
+# %% ../nbs/10_renderer.ipynb #c757cee2
 def upsample_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:   # (b, c, h, w) -> (b, c, H, W)
     "`F.interpolate(x, size, mode='bilinear')` as two small matmuls, M_h x M_w^T (bilinear is separable)."
     mat = lambda n, N: F.interpolate(torch.eye(n, device=x.device, dtype=x.dtype)[None], size=N, mode='linear')[0].T   # (N, n)

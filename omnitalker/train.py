@@ -21,8 +21,8 @@ from .config import ConfigBase, TrainConfig
 __all__ = ['SCHEDULES', 'SEED_DATA', 'SEED_LOSS', 'SEED_GLOBAL', 'RESUMABLE_CHANGES', 'Trainable', 'HasDiscriminator', 'lr_at',
            'derive_seed', 'BatchPlan', 'EMA', 'amp_dtype', 'optimizer_state', 'load_optimizer_state',
            'CheckpointMismatch', 'config_diff', 'check_config', 'DistInfo', 'dist_info', 'to_device', 'CsvLog',
-           'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp', 'config_class', 'save_release',
-           'load_release', 'release_from_run']
+           'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp', 'random_av_batch', 'bench_train',
+           'config_class', 'save_release', 'load_release', 'release_from_run']
 
 # %% ../nbs/11_train.ipynb #c9eb6e33
 from .config import LossOutput, RESERVED_COLUMNS  # the contract lives in nb 00, before any model (models must not import this later module)
@@ -130,7 +130,7 @@ def amp_dtype(precision: str,             # TrainConfig.precision: 'fp32', 'bf16
     if device_type == 'cpu' and cpu_autocast and precision == 'bf16': return torch.bfloat16
     return None
 
-# %% ../nbs/11_train.ipynb #7aa27624
+# %% ../nbs/11_train.ipynb #0ad4e6f9
 def _atomic_text(path: Path, text: str):
     "Write `text` to `path` via a temporary file and os.replace."
     tmp = path.with_name(path.name + '.tmp'); tmp.write_text(text); os.replace(tmp, path)
@@ -157,6 +157,9 @@ def load_optimizer_state(opt: torch.optim.Optimizer, names: Sequence[str], tenso
     for key, v in [*tensors.items(), *meta['other'].items()]:
         name, k = key.rsplit('/', 1)
         if name not in index: raise ValueError(f"optimizer state for unknown parameter {name!r}")
+        # `step` goes back where AdamW keeps it, on the CPU (fused/capturable AdamW moves it to the parameter's device
+        # in load_state_dict). Left on the GPU, AdamW reads it back with .item() for every parameter at every update.
+        if k == 'step' and isinstance(v, torch.Tensor): v = v.cpu()
         state.setdefault(index[name], {})[k] = v
     groups = [{**{k: (tuple(v) if k == 'betas' else v) for k, v in g.items() if k != 'params'}, 'params': [index[n] for n in g['params']]} for g in meta['param_groups']]
     opt.load_state_dict({'state': state, 'param_groups': groups})
@@ -493,6 +496,58 @@ def teardown_ddp():
     "Leave the process group (if any)."
     import torch.distributed as dist
     if dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/11_train.ipynb #80af4b73
+def random_av_batch(cfg: OmniTalkerConfig,  # sizes of the streams
+                    batch: int = 2,         # clips
+                    seconds: float = 4.0,   # each clip's length
+                    seed: int = 0,
+                    ref_seconds: float = 1.0) -> 'AVBatch':  # the reference part of each clip
+    "A collated batch of random clips (text ids, log-mel, motion codes) of the shapes `cfg` trains on."
+    from omnitalker.model import AVBatch
+    g = torch.Generator().manual_seed(seed)
+    n, m = round(seconds * cfg.audio.frame_rate), round(seconds * cfg.motion.fps)
+    nt = max(2, min(round(seconds * 14), cfg.text.max_chars))              # ~14 characters a second
+    items = [(torch.randint(0, 256, (nt,), generator=g), torch.randn(n, cfg.audio.n_mels, generator=g) * 2 - 5,
+              torch.randn(m, cfg.motion.dim, generator=g) * 0.1, min(ref_seconds, seconds / 2)) for _ in range(batch)]
+    return AVBatch.collate(items)
+
+def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
+                precisions: tuple = ('fp32',),     # any of 'fp32', 'bf16', 'fp16' (AMP needs a GPU)
+                batch: int = 8,                    # clips per update
+                seconds: float = 4.0,              # seconds per clip
+                steps: int = 3,                    # timed updates (after one warm-up update)
+                device: str | None = None,         # default: cuda, then mps, then cpu
+                verbose: bool = True):
+    "Seconds per generator update (fwd + bwd + AdamW + EMA) per config and precision, with peak GPU memory, as a DataFrame."
+    import pandas as pd, tempfile
+    from omnitalker.config import default_device, OmniTalkerConfig
+    from omnitalker.dit import _sync
+    from omnitalker.model import OmniTalker
+    device, rows = default_device(device), []
+    for name in configs:
+        if name not in ('tiny', 'paper'): raise ValueError(f"config name must be 'tiny' or 'paper', got {name!r}")
+        cfg = getattr(OmniTalkerConfig, name)()
+        b = random_av_batch(cfg, batch, seconds)
+        for prec in precisions:
+            tc = TrainConfig.tiny().replace(precision=prec, batch_size=batch, warmup_steps=1, max_steps=steps + 1)
+            torch.manual_seed(0)
+            with tempfile.TemporaryDirectory() as d:
+                t = Trainer(OmniTalker(cfg), [None] * batch, tc, collate=lambda x: x, run_dir=d, device=device, progress=False)
+                if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
+                t.train_step(b)                                                  # warm-up (allocations, kernels)
+                _sync(device); t0 = time.perf_counter()
+                losses = [t.train_step(b)[0].total for _ in range(steps)]
+                _sync(device); sec = (time.perf_counter() - t0) / steps
+                rows.append(dict(config=name, params_M=round(sum(p.numel() for p in t.model.parameters()) / 1e6, 1), device=device,
+                                 precision=prec, batch=batch, seconds=seconds, s_per_update=round(sec, 3),
+                                 data_s_per_s=round(batch * seconds / sec, 1), loss=round(float(losses[-1]), 3),
+                                 peak_GiB=round(torch.cuda.max_memory_allocated() / 2**30, 1) if device.startswith('cuda') else float('nan')))
+                del t
+            if device.startswith('cuda'): torch.cuda.empty_cache()
+    df = pd.DataFrame(rows)
+    if verbose: print(df.to_string(index=False))
+    return df
 
 # %% ../nbs/11_train.ipynb #20aa35b1
 def _release_paths(path: str | Path) -> tuple[Path, Path]:
