@@ -107,13 +107,13 @@ def cmd_bench(args):
     print(f'# {platform.processor() or platform.machine()}, {platform.node()}, device={args.device or "auto"}')
     BENCHES[args.target][0](args)
 
-# %% ../nbs/90_cli.ipynb #07ab72f7
+# %% ../nbs/90_cli.ipynb #3c87fc64
 def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--text', required=True, help='what the person should say')
     p.add_argument('--ref', default=None, help='reference clip (mp4 with one face and speech); default: the shipped sample')
     p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
     p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json)")
-    p.add_argument('--steps', type=int, default=16, help='ODE steps')
+    p.add_argument('--steps', type=int, default=None, help="ODE steps (default: the generator's release config)")
     p.add_argument('--cfg-text', type=float, default=None, help="guidance scale for the text (default: the generator's release config)")
     p.add_argument('--cfg-audio', type=float, default=None, help="guidance scale for the audio reference (default: the generator's release config)")
     p.add_argument('--cfg-video', type=float, default=None, help="guidance scale for the visual reference (default: the generator's release config)")

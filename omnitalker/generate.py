@@ -270,11 +270,11 @@ def _notify(progress, frac: float, msg: str):
     if callable(progress): progress(frac, msg)
     elif progress: print(f'[{frac:4.0%}] {msg}', flush=True)
 
-# %% ../nbs/12_generate.ipynb #03ef7f68
+# %% ../nbs/12_generate.ipynb #55b2a429
 def generate_stream(text: str,                           # what the person should say
                     ref: str | Path | Reference = DEFAULT_REFERENCE, # reference clip (or a prepared `Reference`)
                     *, ref_text: str | None = None,      # transcript of the reference (default: its sidecar JSON)
-                    steps: int = 16,                     # ODE steps (NFE before guidance)
+                    steps: int | None = None,            # ODE steps (NFE before guidance; None: the generator's release config, flow.nfe)
                     cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None, # guidance scales (None: the generator's release config; 0 turns one off)
                     seed: int = 0,                       # noise seed
                     duration: float | None = None,       # seconds to speak (default: the reference's pace)
@@ -291,10 +291,12 @@ def generate_stream(text: str,                           # what the person shoul
     timer = Timer()
     # 1. cheap checks first: settings, text (against the generator's config, read without its weights)
     for name, v in (('steps', steps), ('chunk_frames', chunk_frames)):
+        if v is None and name == 'steps': continue
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if speed <= 0: raise ValueError(f"speed must be positive, got {speed}")
     if duration is not None and duration <= 0: raise ValueError(f"duration must be positive seconds, got {duration}")
     cfg = models[0].config if models else release_config(OmniTalkerConfig, generator_path or DEFAULT_GENERATOR)
+    steps = cfg.flow.nfe if steps is None else steps
     text = check_text(text, cfg.text.max_chars)
     # 2. the reference: its checks (streams, transcript, a face) run before its audio and motion analysis
     if not isinstance(ref, Reference):
@@ -368,11 +370,11 @@ def write_mp4(path: str | Path, frames: np.ndarray, wav: np.ndarray, fps: float 
     os.replace(tmp, path)
     return path
 
-# %% ../nbs/12_generate.ipynb #0c7ddd5d
+# %% ../nbs/12_generate.ipynb #9f6852af
 def generate(text: str,                               # what the person should say
              ref: str | Path | Reference = DEFAULT_REFERENCE, # reference clip (or a prepared `Reference`)
              out: str | Path = 'omnitalker_out.mp4',  # mp4 to write
-             *, ref_text: str | None = None, steps: int = 16, cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None,
+             *, ref_text: str | None = None, steps: int | None = None, cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None,
              seed: int = 0, duration: float | None = None, speed: float = 1.0, watermark: bool = True,
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
              vocoder: str = 'auto', progress: bool | Callable = True) -> GenerationReport:
@@ -391,11 +393,11 @@ def generate(text: str,                               # what the person should s
     if progress: print(report)
     return report
 
-# %% ../nbs/12_generate.ipynb #d47e20fc
+# %% ../nbs/12_generate.ipynb #28e3699a
 def generate_cli(args) -> int:
     "The `omnitalker generate` verb: write the video, print stages, output path and RTF; exit status 0."
     opt = lambda name, default=None: getattr(args, name, default)   # the CLI notebook may declare only the documented flags
-    generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps', 16),
+    generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps'),
              cfg_text=opt('cfg_text'), cfg_audio=opt('cfg_audio'), cfg_video=opt('cfg_video'), seed=opt('seed', 0),
              duration=opt('duration'), speed=opt('speed', 1.0), watermark=not opt('no_watermark', False), device=opt('device'),
              generator_path=opt('generator'), renderer_path=opt('renderer'), progress=True)
