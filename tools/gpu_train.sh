@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage-9 recipe, from the release).
+#   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (stage 9's
+#                                           checkpoint config, the take worlds' face rigs: ~22 MB; needs runs/ from nb 11)
+#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env STEPS, B, P3, BUDGET seconds) -> $OUT/latest_*.safetensors, log
+# Session 8 tried it once and lost it: the output went through `grep`, which buffers, and the 420-s call ended with
+# nothing printed. Hence everything goes to $OUT/train.log here. How long the 7,200-clip worlds take on 16 cores is not
+# known yet (2 cores here: ~13 clips/s); give the first run a BUDGET well inside the call's limit.
+set -u
+case "${1:-}" in
+prepare)
+  mkdir -p .whl2 .gpu2/w/wide .gpu2/w/more
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 -d .whl2 fastcore==1.14.5 espeakng-loader==0.2.4 librosa==0.11.0 audioread==3.1.0 \
+    soxr==1.1.0 pooch==1.9.0 platformdirs==4.14.8 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 decorator==5.3.1
+  cp runs/generator_tiny_s9/checkpoints/step_00002500/config.json .gpu2/
+  cp -r runs/world_wide_take/speakers .gpu2/w/wide/ && cp -r runs/world_more_take/speakers .gpu2/w/more/
+  du -sh .whl2 .gpu2 ;;
+run)
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl2/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
+  python3 tools/gpu_train_takes.py > $OUT/train.log 2>&1; rc=$?
+  grep -v 'W0000\|world clips\|world takes\|absl' $OUT/train.log | tail -40; exit $rc ;;
+*) echo "usage: tools/gpu_train.sh prepare|run"; exit 2 ;;
+esac

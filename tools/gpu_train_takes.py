@@ -1,0 +1,66 @@
+# Continue nb 11's stage 9 on a lent GPU: take pairs (with probability P3 a triple `a <sep> b c`), from the shipped
+# release's weights (= stage 9's EMA), batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
+# The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
+# made here (mediapipe is too big to carry). After every 250 updates the EMA weights and the log are copied to $OUT,
+# so a run stopped by its time limit still returns its latest weights.
+import os, sys, time, shutil, subprocess, torch, numpy as np
+from pathlib import Path
+from omnitalker.dataset import scan_clips, split_records, WorldDataset, collate, align_streams, TrainItem
+from omnitalker.model import OmniTalker
+from omnitalker.config import OmniTalkerConfig, TrainConfig
+from omnitalker.train import Trainer
+from omnitalker.cli import main as cli
+STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B', 32)), float(os.environ.get('P3', 0.5)), float(os.environ.get('BUDGET', 240))
+
+class TripleDataset(WorldDataset):
+    def __getitem__(self, k):
+        k %= len(self); i = k % len(self.records); j = self.partner(k)
+        h = self.before.get(j) if j is not None else None
+        use3 = h is not None and np.random.default_rng([self.seed, k, 3]).random() < P3
+        if use3 and sum(self.records[x].seconds for x in (h, j, i)) > self.cfg.max_seconds: use3 = False
+        if not use3: return super().__getitem__(k)
+        clips = [self.clip(x) for x in (h, j, i)]
+        streams = [align_streams(torch.from_numpy(c.mel).float(), c.motion.coeffs, self.cfg) for c in clips]
+        t = [c.meta['text'] for c in clips]
+        ids = self.tokenizer.prompt(t[0], f"{t[1]} {t[2]}")
+        mel, motion = torch.cat([s[0] for s in streams]), torch.cat([s[1] for s in streams])
+        return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, clips[0].speaker.id, tuple(c.meta['name'] for c in clips), len(streams[0][1]) / self.cfg.motion.fps)
+
+
+def main():
+    T0 = time.time()
+    W, OUT, DEV = Path(os.environ.get('W', '/tmp/w')), Path(os.environ.get('OUT', '/tmp/out')), os.environ.get('DEV', 'cuda')
+    WORKERS = os.environ.get('WORKERS', '16')
+    if Path('.gpu2/w').exists() and not W.exists(): shutil.copytree('.gpu2/w', W)   # the speakers' face rigs (made with mediapipe)
+    if not (W / 'wide' / 'clips').exists():
+        print('making the take worlds', flush=True)
+        cli(['world', '--out', str(W / 'wide'), '--speakers', os.environ.get('NW', '50'), '--clips', '48', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12'])
+        cli(['world', '--out', str(W / 'more'), '--speakers', os.environ.get('NM', '400'), '--clips', '12', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12', '--first', '60'])
+    print(f'worlds ready after {time.time() - T0:.0f} s', flush=True)
+    tiny = OmniTalkerConfig.tiny()
+    cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=10.0, time_sampler='uniform'))
+
+    recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
+    ds = TripleDataset(recs, cfg, pairs=True, repeats=4, seed=0)
+    print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers', flush=True)
+    init = Path('/tmp/init'); init.mkdir(exist_ok=True)
+    # stage 9's EMA weights are the shipped release (data_samples/checkpoints/generator_tiny): model = release, EMA = its parameters
+    from safetensors.torch import load_file, save_file
+    rel = load_file('data_samples/checkpoints/generator_tiny.safetensors')
+    save_file(rel, str(init / 'model.safetensors'))
+    save_file({k: v for k, v in rel.items() if k not in ('motion_mean', 'motion_std')}, str(init / 'ema.safetensors'))
+    shutil.copy(Path('.gpu2') / 'config.json', init / 'config.json')   # stage 9's checkpoint config (the model section is checked)
+    (init / 'trainer.json').write_text('{}')
+    tcfg = TrainConfig.tiny().replace(max_steps=3500, warmup_steps=50, batch_size=B, ema_decay=0.995, log_every=10, ckpt_every=250)
+    t10 = tcfg.finetune(lr_scale=0.5, steps=STEPS)
+    run = Path('/tmp/run'); shutil.rmtree(run, ignore_errors=True)
+    tr = Trainer(OmniTalker(cfg), ds, t10, collate, run, device=DEV, num_workers=int(os.environ.get('NUM_WORKERS', 8)), progress=False).init_from(init)
+    OUT.mkdir(parents=True, exist_ok=True); t1 = time.time()
+    while tr.step < STEPS and time.time() - T0 < BUDGET:
+        tr.fit(steps=250)                                   # checkpoints every 250 (ckpt_every) and at the stop
+        ck = run / 'checkpoints' / (run / 'checkpoints' / 'latest').read_text().strip()
+        for f in ('ema.safetensors', 'config.json', 'trainer.json'): shutil.copy(ck / f, OUT / f'latest_{f}')
+        shutil.copy(run / 'log.csv', OUT / 'log.csv')
+        print(f'{ck.name}: {time.time() - t1:.0f} s training, {time.time() - T0:.0f} s in all', flush=True)
+
+if __name__ == '__main__': main()
