@@ -110,17 +110,18 @@ class WorldDataset(torch.utils.data.Dataset):
         if i not in self._cache: self._cache[i] = load_clip(self.records[i].sidecar)
         return self._cache[i]
 
-# %% ../nbs/09_dataset.ipynb #9e76902f
+# %% ../nbs/09_dataset.ipynb #86da6fca
 from fastcore.basics import patch
 
 @patch
 def partner(self: WorldDataset, k: int) -> int | None:
     "Record index of the clip played before item `k`'s clip (in a take: the one said just before it; else a drawn clip of the speaker), or None (a single-clip item)."
-    i = k % len(self.records); mates = [j for j in self.by_speaker[self.records[i].speaker] if j != i]
-    p = float(self.pairs)
-    if not mates or p <= 0 or (p < 1 and np.random.default_rng([self.seed, k, 1]).random() >= p): return None
+    i, p = k % len(self.records), float(self.pairs)
+    if p <= 0 or (p < 1 and np.random.default_rng([self.seed, k, 1]).random() >= p): return None
     if self.records[i].take is not None: j = self.before.get(i)          # a take's clip follows only its predecessor
-    else: j = mates[int(np.random.default_rng([self.seed, k]).integers(len(mates)))]
+    else:
+        mates = [j for j in self.by_speaker[self.records[i].speaker] if j != i]
+        j = mates[int(np.random.default_rng([self.seed, k]).integers(len(mates)))] if mates else None
     if j is None: return None
     fits = self.records[i].seconds + self.records[j].seconds <= self.cfg.max_seconds
     return j if fits else None

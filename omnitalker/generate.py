@@ -270,7 +270,7 @@ def _notify(progress, frac: float, msg: str):
     if callable(progress): progress(frac, msg)
     elif progress: print(f'[{frac:4.0%}] {msg}', flush=True)
 
-# %% ../nbs/12_generate.ipynb #55b2a429
+# %% ../nbs/12_generate.ipynb #4e04d35e
 def generate_stream(text: str,                           # what the person should say
                     ref: str | Path | Reference = DEFAULT_REFERENCE, # reference clip (or a prepared `Reference`)
                     *, ref_text: str | None = None,      # transcript of the reference (default: its sidecar JSON)
@@ -290,13 +290,12 @@ def generate_stream(text: str,                           # what the person shoul
     "Check everything now; generate lazily, yielding watermarked `Chunk`s of frames and audio as they are ready."
     timer = Timer()
     # 1. cheap checks first: settings, text (against the generator's config, read without its weights)
+    cfg = models[0].config if models else release_config(OmniTalkerConfig, generator_path or DEFAULT_GENERATOR)
+    steps = cfg.flow.nfe if steps is None else steps
     for name, v in (('steps', steps), ('chunk_frames', chunk_frames)):
-        if v is None and name == 'steps': continue
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if speed <= 0: raise ValueError(f"speed must be positive, got {speed}")
     if duration is not None and duration <= 0: raise ValueError(f"duration must be positive seconds, got {duration}")
-    cfg = models[0].config if models else release_config(OmniTalkerConfig, generator_path or DEFAULT_GENERATOR)
-    steps = cfg.flow.nfe if steps is None else steps
     text = check_text(text, cfg.text.max_chars)
     # 2. the reference: its checks (streams, transcript, a face) run before its audio and motion analysis
     if not isinstance(ref, Reference):
