@@ -2,7 +2,7 @@
 # Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage-9 recipe, from the release).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (stage 9's
 #                                           checkpoint config, the take worlds' face rigs: ~22 MB; needs runs/ from nb 11)
-#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env STEPS, B, P3, BUDGET seconds) -> $OUT/latest_*.safetensors, log
+#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env HEADWS, STEPS, B, P3, BUDGET seconds) -> $OUT/hw*/latest_*, logs
 # Session 8 tried it once and lost it: the output went through `grep`, which buffers, and the 420-s call ended with
 # nothing printed. Hence everything goes to $OUT/train.log here. How long the 7,200-clip worlds take on 16 cores is not
 # known yet (2 cores here: ~13 clips/s); give the first run a BUDGET well inside the call's limit.
@@ -21,6 +21,6 @@ run)
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl2/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
   python3 tools/gpu_train_takes.py > $OUT/train.log 2>&1; rc=$?
-  grep -v 'W0000\|world clips\|world takes\|absl' $OUT/train.log | tail -40; exit $rc ;;
+  grep -v 'W0000\|world clips\|world takes\|absl' $OUT/train.log | tail -80; exit $rc ;;
 *) echo "usage: tools/gpu_train.sh prepare|run"; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-# Continue nb 11's stage 9 on a lent GPU: take pairs (with probability P3 a triple `a <sep> b c`), from the shipped
+# Continue nb 11's stage 9 on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with probability P3 a triple `a <sep> b c`), from the shipped
 # release's weights (= stage 9's EMA), batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights and the log are copied to $OUT,
@@ -27,23 +27,26 @@ class TripleDataset(WorldDataset):
         return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, clips[0].speaker.id, tuple(c.meta['name'] for c in clips), len(streams[0][1]) / self.cfg.motion.fps)
 
 
-def main():
-    T0 = time.time()
-    W, OUT, DEV = Path(os.environ.get('W', '/tmp/w')), Path(os.environ.get('OUT', '/tmp/out')), os.environ.get('DEV', 'cuda')
+def make_worlds(W, T0):
+    "The take worlds (features only), from the speakers' face rigs made here (mediapipe is too big to carry)."
     WORKERS = os.environ.get('WORKERS', '16')
-    if Path('.gpu2/w').exists() and not W.exists(): shutil.copytree('.gpu2/w', W)   # the speakers' face rigs (made with mediapipe)
+    if Path('.gpu2/w').exists() and not W.exists(): shutil.copytree('.gpu2/w', W)
     if not (W / 'wide' / 'clips').exists():
         print('making the take worlds', flush=True)
         cli(['world', '--out', str(W / 'wide'), '--speakers', os.environ.get('NW', '50'), '--clips', '48', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12'])
         cli(['world', '--out', str(W / 'more'), '--speakers', os.environ.get('NM', '400'), '--clips', '12', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12', '--first', '60'])
     print(f'worlds ready after {time.time() - T0:.0f} s', flush=True)
-    tiny = OmniTalkerConfig.tiny()
-    cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=10.0, time_sampler='uniform'))
 
+
+def train(W, OUT, T0, head_weight):
+    "One run of stage 9's recipe with `loss_weight_head = head_weight`, from the release; the latest EMA goes to OUT."
+    DEV = os.environ.get('DEV', 'cuda')
+    tiny = OmniTalkerConfig.tiny()
+    cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight, time_sampler='uniform'))
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
     ds = TripleDataset(recs, cfg, pairs=True, repeats=4, seed=0)
-    print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers', flush=True)
-    init = Path('/tmp/init'); init.mkdir(exist_ok=True)
+    print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers; head weight', head_weight, flush=True)
+    init = Path(os.environ.get('RUN', '/tmp/run')) / f'init_hw{head_weight:g}'; init.mkdir(parents=True, exist_ok=True)
     # stage 9's EMA weights are the shipped release (data_samples/checkpoints/generator_tiny): model = release, EMA = its parameters
     from safetensors.torch import load_file, save_file
     rel = load_file('data_samples/checkpoints/generator_tiny.safetensors')
@@ -52,15 +55,32 @@ def main():
     shutil.copy(Path('.gpu2') / 'config.json', init / 'config.json')   # stage 9's checkpoint config (the model section is checked)
     (init / 'trainer.json').write_text('{}')
     tcfg = TrainConfig.tiny().replace(max_steps=3500, warmup_steps=50, batch_size=B, ema_decay=0.995, log_every=10, ckpt_every=250)
-    t10 = tcfg.finetune(lr_scale=0.5, steps=STEPS)
-    run = Path('/tmp/run'); shutil.rmtree(run, ignore_errors=True)
-    tr = Trainer(OmniTalker(cfg), ds, t10, collate, run, device=DEV, num_workers=int(os.environ.get('NUM_WORKERS', 8)), progress=False).init_from(init)
-    OUT.mkdir(parents=True, exist_ok=True); t1 = time.time()
+    t10 = tcfg.finetune(lr_scale=float(os.environ.get('LR_SCALE', 0.5)), steps=STEPS)
+    run = Path(os.environ.get('RUN', '/tmp/run')) / f'hw{head_weight:g}'; shutil.rmtree(run, ignore_errors=True)
+    tr = Trainer(OmniTalker(cfg), ds, t10, collate, run, device=DEV, num_workers=int(os.environ.get('NUM_WORKERS', 4)), progress=False).init_from(init)
+    t1 = time.time()
     while tr.step < STEPS and time.time() - T0 < BUDGET:
-        tr.fit(steps=250)                                   # checkpoints every 250 (ckpt_every) and at the stop
+        tr.fit(steps=min(250, STEPS - tr.step))             # checkpoints every 250 (ckpt_every) and at the stop
         ck = run / 'checkpoints' / (run / 'checkpoints' / 'latest').read_text().strip()
         for f in ('ema.safetensors', 'config.json', 'trainer.json'): shutil.copy(ck / f, OUT / f'latest_{f}')
         shutil.copy(run / 'log.csv', OUT / 'log.csv')
         print(f'{ck.name}: {time.time() - t1:.0f} s training, {time.time() - T0:.0f} s in all', flush=True)
+
+
+def main():
+    "Make the worlds once, then train one run per head weight in HEADWS (e.g. '10,30') side by side: the tiny model leaves the GPU mostly idle."
+    T0 = time.time()
+    W, OUT = Path(os.environ.get('W', '/tmp/w')), Path(os.environ.get('OUT', '/tmp/out'))
+    if 'HEAD_WEIGHT' in os.environ:                          # a child: one run
+        return train(W, OUT, float(os.environ['T0']), float(os.environ['HEAD_WEIGHT']))
+    make_worlds(W, T0)
+    procs = []
+    for h in os.environ.get('HEADWS', '10').split(','):
+        o = OUT / f'hw{h}'; o.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, 'HEAD_WEIGHT': h, 'OUT': str(o), 'T0': str(T0)}
+        procs.append(subprocess.Popen([sys.executable, __file__], env=env, stdout=open(o / 'train.log', 'w'), stderr=subprocess.STDOUT))
+    rcs = [p.wait() for p in procs]
+    for h in os.environ.get('HEADWS', '10').split(','): print(f'--- head weight {h}', (OUT / f'hw{h}' / 'train.log').read_text()[-1500:], sep='\n')
+    sys.exit(max(rcs))
 
 if __name__ == '__main__': main()
