@@ -19,8 +19,8 @@ from .config import FlowConfig, SOLVERS, TIME_SAMPLERS
 # %% auto #0
 __all__ = ['State', 'SWAY_MAX', 'TABLEAUS', 'ADAPTIVE', 'expand_t', 'PathSample', 'ot_path', 'gmm_velocity', 'gmm_log_prob',
            'cfm_loss', 'sample_t', 'time_density', 'time_grid', 'rk_step', 'ODESolver', 'cfg_velocity',
-           'multi_cfg_velocity', 'repeat_batch', 'GuidedVelocity', 'sample_drops', 'diffusers_euler_sample',
-           'sliced_wasserstein']
+           'multi_cfg_velocity', 'repeat_batch', 'GuidedVelocity', 'sample_drops', 'clip_prediction',
+           'diffusers_euler_sample', 'sliced_wasserstein']
 
 # %% ../nbs/01_flow_matching.ipynb #f8e7765b
 State = Union[Tensor, tuple]  # one tensor (b, ...) or a tuple of them, e.g. (mel (b, n, 100), motion (b, m, 62))
@@ -314,6 +314,25 @@ def sample_drops(b: int,                   # batch size
     p = torch.as_tensor(probs, dtype=torch.float32, device=device)
     if p.ndim != 1 or ((p < 0) | (p >= 1)).any(): raise ValueError(f"probs must be probabilities in [0, 1), got {probs}")
     return torch.rand(b, len(p), generator=generator, device=device) < p  # (b, k)
+
+# %% ../nbs/01_flow_matching.ipynb #61c85245
+def clip_prediction(velocity_model: Callable,  # (x, t, **cond) -> velocity, e.g. a `GuidedVelocity`
+                    lo: float | None = None,    # lower bound of the predicted clean sample (None: none)
+                    hi: float | None = None,    # upper bound (None: none)
+                    index: int | None = None,   # which part of a tuple state to bound (None: every part)
+                   ) -> Callable:
+    "Static thresholding: the velocity whose implied clean sample x_t + (1 - t) v is clipped to [lo, hi]."
+    if lo is not None and hi is not None and lo > hi: raise ValueError(f"clip_prediction: need lo <= hi, got {lo} > {hi}")
+    def bounded(x: Tensor, v: Tensor, t: Tensor) -> Tensor:
+        s = expand_t(1 - t, x)                                   # (b, 1, ..., 1) time left
+        x1 = x + s * v                                           # predicted clean sample
+        # v' = v + (clip(x1) - x1) / (1 - t); at t = 1 there is no step left to change
+        return torch.where(s > 0, v + (x1.clamp(lo, hi) - x1) / s.clamp_min(torch.finfo(x.dtype).tiny), v)
+    def clipped(x: State, t: Tensor, **cond) -> State:
+        v = velocity_model(x, t, **cond)
+        if not isinstance(x, tuple): return bounded(x, v, t)
+        return tuple(bounded(a, va, t) if index is None or k == index else va for k, (a, va) in enumerate(zip(x, v)))
+    return clipped
 
 # %% ../nbs/01_flow_matching.ipynb #593d3bd1
 def diffusers_euler_sample(velocity_model: Callable,   # our convention: (x, t (b,), **cond) -> dx/dt

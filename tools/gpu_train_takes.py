@@ -1,14 +1,16 @@
-# Continue nb 11's stage 9 on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with probability P3 a triple `a <sep> b c`), from the shipped
-# release's weights (= stage 9's EMA), batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
+# nb 11's stage 12: stage 9's recipe on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
+# probability P3 a triple `a <sep> b c`), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
+# batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
-# made here (mediapipe is too big to carry). After every 250 updates the EMA weights and the log are copied to $OUT,
-# so a run stopped by its time limit still returns its latest weights.
+# made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
+# release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
+# weights. The device returns at most 8 files: two head weights fit.
 import os, sys, time, shutil, subprocess, torch, numpy as np
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, collate, align_streams, TrainItem
 from omnitalker.model import OmniTalker
 from omnitalker.config import OmniTalkerConfig, TrainConfig
-from omnitalker.train import Trainer
+from omnitalker.train import Trainer, release_from_run
 from omnitalker.cli import main as cli
 STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B', 32)), float(os.environ.get('P3', 0.5)), float(os.environ.get('BUDGET', 240))
 
@@ -47,9 +49,9 @@ def train(W, OUT, T0, head_weight):
     ds = TripleDataset(recs, cfg, pairs=True, repeats=4, seed=0)
     print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers; head weight', head_weight, flush=True)
     init = Path(os.environ.get('RUN', '/tmp/run')) / f'init_hw{head_weight:g}'; init.mkdir(parents=True, exist_ok=True)
-    # stage 9's EMA weights are the shipped release (data_samples/checkpoints/generator_tiny): model = release, EMA = its parameters
+    # start from a release (its EMA weights): model = release, EMA = its parameters
     from safetensors.torch import load_file, save_file
-    rel = load_file('data_samples/checkpoints/generator_tiny.safetensors')
+    rel = load_file('.gpu2/init.safetensors')
     save_file(rel, str(init / 'model.safetensors'))
     save_file({k: v for k, v in rel.items() if k not in ('motion_mean', 'motion_std')}, str(init / 'ema.safetensors'))
     shutil.copy(Path('.gpu2') / 'config.json', init / 'config.json')   # stage 9's checkpoint config (the model section is checked)
@@ -62,7 +64,8 @@ def train(W, OUT, T0, head_weight):
     while tr.step < STEPS and time.time() - T0 < BUDGET:
         tr.fit(steps=min(250, STEPS - tr.step))             # checkpoints every 250 (ckpt_every) and at the stop
         ck = run / 'checkpoints' / (run / 'checkpoints' / 'latest').read_text().strip()
-        for f in ('ema.safetensors', 'config.json', 'trainer.json'): shutil.copy(ck / f, OUT / f'latest_{f}')
+        # the latest EMA weights as a release, sampled as the shipped one is (no audio guidance; the mel ceiling, nb 01)
+        release_from_run(ck, OUT / 'generator_tiny', overrides={'flow.cfg_audio': float(os.environ.get('CFG_AUDIO', 0)), 'flow.mel_ceiling': float(os.environ.get('MEL_CEILING', 5.2))})
         shutil.copy(run / 'log.csv', OUT / 'log.csv')
         print(f'{ck.name}: {time.time() - t1:.0f} s training, {time.time() - T0:.0f} s in all', flush=True)
 
