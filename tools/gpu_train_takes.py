@@ -77,13 +77,13 @@ def main():
     if 'HEAD_WEIGHT' in os.environ:                          # a child: one run
         return train(W, OUT, float(os.environ['T0']), float(os.environ['HEAD_WEIGHT']))
     make_worlds(W, T0)
-    procs = []
+    procs, logs = [], Path(os.environ.get('RUN', '/tmp/run')); logs.mkdir(parents=True, exist_ok=True)   # runs' logs stay off $OUT (8 files come back)
     for h in os.environ.get('HEADWS', '10').split(','):
         o = OUT / f'hw{h}'; o.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, 'HEAD_WEIGHT': h, 'OUT': str(o), 'T0': str(T0)}
-        procs.append(subprocess.Popen([sys.executable, __file__], env=env, stdout=open(o / 'train.log', 'w'), stderr=subprocess.STDOUT))
+        procs.append(subprocess.Popen([sys.executable, __file__], env=env, stdout=open(logs / f'hw{h}.log', 'w'), stderr=subprocess.STDOUT))
     rcs = [p.wait() for p in procs]
-    for h in os.environ.get('HEADWS', '10').split(','): print(f'--- head weight {h}', (OUT / f'hw{h}' / 'train.log').read_text()[-1500:], sep='\n')
+    for h in os.environ.get('HEADWS', '10').split(','): print(f'--- head weight {h}', (logs / f'hw{h}.log').read_text()[-1500:], sep='\n')
     sys.exit(max(rcs))
 
 if __name__ == '__main__': main()
