@@ -6,6 +6,7 @@
 # The device image has Python 3.12, torch, numpy 2, pandas, opencv, scipy, matplotlib, but no nbdev/librosa/ffmpeg,
 # and no mediapipe (too big to carry), hence the reference is prepared here and pickled (dev tool only, never the library).
 set -u
+source "$(dirname "$0")/device_wheels.sh"
 WHEELS="fastcore==1.14.5 nbdev==2.4.14 execnb==0.1.18 ghapi==2.0.3 astunparse==1.6.3 asttokens==3.0.2 watchdog==7.1.0
  ipython==9.18.1 ipython_pygments_lexers==1.1.1 traitlets==5.16.1 parso==0.8.7 prompt_toolkit==3.0.53 pexpect==4.9.0
  ptyprocess==0.7.0 decorator==5.3.1 matplotlib-inline==0.2.2 stack-data==0.6.3 executing==2.3.0 pure_eval==0.2.4
@@ -13,16 +14,14 @@ WHEELS="fastcore==1.14.5 nbdev==2.4.14 execnb==0.1.18 ghapi==2.0.3 astunparse==1
  cffi==2.1.1 pycparser==3.12 imageio-ffmpeg==0.7.0 mediapy==1.2.7"
 case "${1:-}" in
 prepare)
-  mkdir -p .whl .gpu
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl $WHEELS
+  mkdir -p .gpu
+  device_wheels_download .whl $WHEELS
   python3 -c "
 import pickle; from omnitalker.generate import prepare_reference, DEFAULT_REFERENCE
 pickle.dump(prepare_reference(DEFAULT_REFERENCE), open('.gpu/ref.pkl', 'wb'))"
   du -sh .whl .gpu ;;
 run)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  device_wheels_install .whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/out}
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"

@@ -8,19 +8,18 @@
 # while the machine is warm, so a second call within its idle time starts training at once (1,750 updates of batch 32, two
 # head weights side by side, in 195 s).
 set -u
+source "$(dirname "$0")/device_wheels.sh"
 case "${1:-}" in
 prepare)
-  mkdir -p .whl2 .gpu2/w/wide .gpu2/w/more
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 -d .whl2 fastcore==1.14.5 espeakng-loader==0.2.4 librosa==0.11.0 audioread==3.1.0 \
+  mkdir -p .gpu2/w/wide .gpu2/w/more
+  device_wheels_download .whl2 fastcore==1.14.5 espeakng-loader==0.2.4 librosa==0.11.0 audioread==3.1.0 \
     soxr==1.1.0 pooch==1.9.0 platformdirs==4.14.8 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 decorator==5.3.1
   cp runs/generator_tiny_s9/checkpoints/step_00002500/config.json .gpu2/     # the architecture the init_from check reads
   cp ${INIT:-data_samples/checkpoints/generator_tiny}.safetensors .gpu2/init.safetensors   # start here (nb 11 stage 12: INIT=runs/release_s9/generator_tiny)
   cp -r runs/world_wide_take/speakers .gpu2/w/wide/ && cp -r runs/world_more_take/speakers .gpu2/w/more/
   du -sh .whl2 .gpu2 ;;
 run)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl2/*.whl || exit 1
+  device_wheels_install .whl2 || exit 1
   export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
   python3 tools/gpu_train_takes.py > $OUT/train.log 2>&1; rc=$?
   grep -v 'W0000\|world clips\|world takes\|absl' $OUT/train.log | tail -80; exit $rc ;;
