@@ -17,7 +17,8 @@ from .config import DiTConfig, default_device
 __all__ = ['ROPE_RATE', 'ROPE_THETA', 'ATTN_IMPLS', 'DTYPES', 'sinusoidal_embedding', 'TimestepEmbedding', 'Rope', 'time_rope',
            'rotate_half', 'apply_rope', 'attention_naive', 'attention_sdpa', 'attend', 'Modulation', 'AdaLNZero',
            'modulate', 'FeedForward', 'DiTBlock', 'FusionBlock', 'joint_mask', 'FinalLayer', 'branch_depths',
-           'FusionDiT', 'count_params', 'param_table', 'ConvPositionEmbedding', 'named_config', 'bench_dit']
+           'FusionDiT', 'count_params', 'param_table', 'ConvPositionEmbedding', 'named_config', 'seconds_per_call',
+           'bench_dit']
 
 # %% ../nbs/05_dit.ipynb #5bf46cb1
 def sinusoidal_embedding(t: torch.Tensor,            # (b,) flow time, usually in [0, 1]
@@ -338,7 +339,7 @@ class ConvPositionEmbedding(nn.Module):
         if keep is not None: x = x.masked_fill(~keep, 0.0)
         return rearrange(x, 'b d n -> b n d')
 
-# %% ../nbs/05_dit.ipynb #ecc7febd
+# %% ../nbs/05_dit.ipynb #9f86322b
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 def _dtype_works(device: str, dtype: torch.dtype) -> bool:
@@ -358,15 +359,27 @@ def _sync(device: str):
     if device.startswith('cuda'): torch.cuda.synchronize()
     elif device.startswith('mps'): torch.mps.synchronize()
 
-# %% ../nbs/05_dit.ipynb #70fe4fb9
+def seconds_per_call(fn,                      # the work to time, called with no arguments
+                     repeats: int,            # timed calls (after one warm-up call)
+                     device: str,             # synchronised before the clock is read (GPU work is asynchronous)
+                     best: bool = False,      # the fastest call instead of the mean
+                    ) -> float:
+    "Seconds per call of `fn` after one warm-up call: the mean over `repeats` calls, or with `best` the fastest. The benchmarks of nbs 05, 10 and 11 use it."
+    fn(); _sync(device)
+    if best:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter(); fn(); _sync(device); times.append(time.perf_counter() - t0)
+        return min(times)
+    t0 = time.perf_counter()
+    for _ in range(repeats): fn()
+    _sync(device)
+    return (time.perf_counter() - t0) / repeats
+
+# %% ../nbs/05_dit.ipynb #0b7a4884
 def _time_forward(model, args, attn, repeats, device) -> float:
     "Seconds per forward pass, after one warm-up pass."
-    with torch.inference_mode():
-        model(*args, attn=attn); _sync(device)
-        t0 = time.perf_counter()
-        for _ in range(repeats): model(*args, attn=attn)
-        _sync(device)
-    return (time.perf_counter() - t0) / repeats
+    with torch.inference_mode(): return seconds_per_call(lambda: model(*args, attn=attn), repeats, device)
 
 # %% ../nbs/05_dit.ipynb #5e2e6c8d
 def bench_dit(configs: dict | tuple | None = None, # name -> DiTConfig, or names ('tiny', 'paper'); default both

@@ -497,7 +497,7 @@ def teardown_ddp():
     import torch.distributed as dist
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/11_train.ipynb #62f8b6b7
+# %% ../nbs/11_train.ipynb #d73ed8da
 def random_av_batch(cfg: OmniTalkerConfig,  # sizes of the streams
                     batch: int = 2,         # clips
                     seconds: float = 4.0,   # each clip's length
@@ -522,7 +522,7 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
     "Seconds per generator update (fwd + bwd + AdamW + EMA) per config and precision, with peak GPU memory, as a DataFrame."
     import pandas as pd, tempfile
     from omnitalker.config import default_device, OmniTalkerConfig
-    from omnitalker.dit import _sync, count_params
+    from omnitalker.dit import seconds_per_call, count_params
     from omnitalker.model import OmniTalker
     device, rows = default_device(device), []
     for name in configs:
@@ -535,10 +535,8 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
             with tempfile.TemporaryDirectory() as d:
                 t = Trainer(OmniTalker(cfg), [None] * batch, tc, collate=lambda x: x, run_dir=d, device=device, progress=False)
                 if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
-                t.train_step(b)                                                  # warm-up (allocations, kernels)
-                _sync(device); t0 = time.perf_counter()
-                losses = [t.train_step(b)[0].total for _ in range(steps)]
-                _sync(device); sec = (time.perf_counter() - t0) / steps
+                losses = []                                                      # the first update warms up (allocations, kernels)
+                sec = seconds_per_call(lambda: losses.append(t.train_step(b)[0].total), steps, device)
                 rows.append(dict(config=name, params_M=round(count_params(t.model) / 1e6, 1), device=device,
                                  precision=prec, batch=batch, seconds=seconds, s_per_update=round(sec, 3),
                                  data_s_per_s=round(batch * seconds / sec, 1), loss=round(float(losses[-1]), 3),

@@ -805,7 +805,7 @@ def _thread_env(n: int):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-# %% ../nbs/07_world.ipynb #4094de4f
+# %% ../nbs/07_world.ipynb #47a80558
 def world_main(out: str | Path,        # output directory (created; an existing one is resumed)
                speakers: int = 4,       # number of speakers
                clips: int = 3,          # clips per speaker
@@ -835,7 +835,7 @@ def world_main(out: str | Path,        # output directory (created; an existing 
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from omnitalker.world import _take_job as job_fn   # the installed module's function: spawned workers can import it
         threads = max(1, (os.cpu_count() or 1) // workers)   # each worker its share of the cores, not all of them
-        with _thread_env(threads), ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=torch.set_num_threads, initargs=(threads,)) as ex:
+        with _thread_env(threads), ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn')) as ex:   # workers start inside: torch and BLAS read it
             for f in as_completed([ex.submit(job_fn, *job) for job in jobs]): secs += f.result(); bar.update()
     bar.close()
     names = sorted(p.name[:-5] for p in (out / 'clips').glob('*.json'))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage-9 recipe, from the release).
+# Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage 12, stage 9's settings with stage 10's triples).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (the release to
 #           start from (env INIT), stage 9's checkpoint config, the take worlds' face rigs: ~30 MB; needs runs/ from nb 11)
 #   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env HEADWS, STEPS, B, P3, BUDGET seconds) -> $OUT/hw*/generator_tiny.*, logs

@@ -1,5 +1,5 @@
-# nb 11's stage 12: stage 9's recipe on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
-# probability P3 a triple `a <sep> b c`), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
+# nb 11's stage 12: stage 9's settings on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
+# probability P3 a triple `a <sep> b c`, stage 10's three-clip item), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
 # batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
@@ -41,7 +41,7 @@ def make_worlds(W, T0):
 
 
 def train(W, OUT, T0, head_weight):
-    "One run of stage 9's recipe with `loss_weight_head = head_weight`, from the release; the latest EMA goes to OUT."
+    "One run of stage 9's settings (and stage 10's triples) with `loss_weight_head = head_weight`, from the release; the latest EMA goes to OUT."
     DEV = os.environ.get('DEV', 'cuda')
     tiny = OmniTalkerConfig.tiny()
     cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight, time_sampler='uniform'))
