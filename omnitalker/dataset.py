@@ -59,44 +59,46 @@ def align_streams(mel: torch.Tensor,      # (n0, 100) log-mel frames
     if len(mel) < n: mel = torch.cat([mel, mel[-1:].expand(n - len(mel), -1)])   # (n, 100)
     return mel[:n], motion
 
-# %% ../nbs/09_dataset.ipynb #3a313778
+# %% ../nbs/09_dataset.ipynb #7904aaf9
 @dataclass(frozen=True, eq=False)
 class TrainItem:
     "One aligned training example: text ids, log-mel and motion on one clock, and the clips it was made of."
-    ids: torch.Tensor     # (nt,) long: text, or `ref_text <sep> text` for a pair
+    ids: torch.Tensor     # (nt,) long: text, or `ref_text <sep> text` for two clips or more
     mel: torch.Tensor     # (n, 100) log-mel
     motion: torch.Tensor  # (m, 62) motion codes, n = ceil(m * 93.75 / 25)
     speaker: str          # speaker id
     names: tuple          # clip names, in playing order
-    ref_seconds: float = 0.0  # seconds of the first clip of a pair (where its second clip starts); 0 for one clip
+    ref_seconds: float = 0.0  # seconds of the first clip (where the clip after it starts); 0 for one clip
     @property
     def seconds(self) -> float: return len(self.motion) / 25.0
 
 def make_item(clips: list,                 # ClipFiles (nb 07's `load_clip`), of one speaker, in playing order
               cfg: OmniTalkerConfig,
               tokenizer: Tokenizer) -> TrainItem:
-    "Join one or two clips of one speaker into an item: texts as a prompt (`a <sep> b`), streams concatenated."
-    if not 1 <= len(clips) <= 2: raise ValueError(f"make_item joins one or two clips, got {len(clips)}")
+    "Join clips of one speaker into an item: the first is the reference, the rest what is said after it (`a <sep> b c`); streams concatenated."
+    if not clips: raise ValueError("make_item: no clips to join")
     spk = {c.speaker.id for c in clips}
     if len(spk) != 1: raise ValueError(f"make_item: clips of different speakers {sorted(spk)}")
     streams = [align_streams(torch.from_numpy(c.mel).float(), c.motion.coeffs, cfg) for c in clips]
     texts = [c.meta['text'] for c in clips]
-    ids = tokenizer.encode(texts[0]) if len(clips) == 1 else tokenizer.prompt(*texts)
+    ids = tokenizer.encode(texts[0]) if len(clips) == 1 else tokenizer.prompt(texts[0], ' '.join(texts[1:]))
     mel, motion = torch.cat([s[0] for s in streams]), torch.cat([s[1] for s in streams])   # (n, 100), (m, 62)
-    ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) == 2 else 0.0            # motion frames of clip 1
+    ref_seconds = len(streams[0][1]) / cfg.motion.fps if len(clips) > 1 else 0.0             # motion frames of clip 1
     return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, spk.pop(), tuple(c.meta['name'] for c in clips), ref_seconds)
 
-# %% ../nbs/09_dataset.ipynb #d0af77a0
+# %% ../nbs/09_dataset.ipynb #12247e48
 class WorldDataset(torch.utils.data.Dataset):
-    "Indexable training items (`TrainItem`) from clip records: single clips, or pairs of clips of one speaker."
+    "Indexable training items (`TrainItem`) from clip records: single clips, or pairs (and triples, in takes) of clips of one speaker."
     def __init__(self, records: list[ClipRecord], cfg: OmniTalkerConfig,
                  pairs: bool | float = True,  # item = (another clip of the speaker, this clip); False: this clip alone; p: a pair with probability p
                  repeats: int = 1,       # each clip appears this many times per epoch (with other partners)
-                 seed: int = 0):         # partner choice: a pure function of (seed, index)
+                 seed: int = 0,          # partner choice: a pure function of (seed, index)
+                 triples: float = 0.0):  # probability that a take's pair item starts one clip earlier (three clips)
         if not records: raise ValueError("WorldDataset: no records")
         if repeats < 1: raise ValueError(f"WorldDataset: repeats must be >= 1, got {repeats}")
         if not 0 <= float(pairs) <= 1: raise ValueError(f"WorldDataset: pairs must be True, False or a probability in [0, 1], got {pairs}")
-        self.records, self.cfg, self.pairs, self.repeats, self.seed = list(records), cfg, pairs, repeats, seed
+        if not 0 <= triples <= 1: raise ValueError(f"WorldDataset: triples must be a probability in [0, 1], got {triples}")
+        self.records, self.cfg, self.pairs, self.repeats, self.seed, self.triples = list(records), cfg, pairs, repeats, seed, triples
         self.tokenizer = Tokenizer.from_config(cfg.text)
         self.by_speaker: dict[str, list[int]] = {}
         for i, r in enumerate(self.records): self.by_speaker.setdefault(r.speaker, []).append(i)
@@ -110,7 +112,7 @@ class WorldDataset(torch.utils.data.Dataset):
         if i not in self._cache: self._cache[i] = load_clip(self.records[i].sidecar)
         return self._cache[i]
 
-# %% ../nbs/09_dataset.ipynb #86da6fca
+# %% ../nbs/09_dataset.ipynb #b30cbf1a
 from fastcore.basics import patch
 
 @patch
@@ -127,10 +129,18 @@ def partner(self: WorldDataset, k: int) -> int | None:
     return j if fits else None
 
 @patch
+def chain(self: WorldDataset, k: int) -> list[int]:
+    "Record indices of item `k`'s clips in playing order: `[i]`, `[partner, i]`, or (with probability `triples`, in a take) `[before partner, partner, i]`."
+    i = k % len(self.records); j = self.partner(k)
+    if j is None: return [i]
+    h = self.before.get(j)
+    if h is None or self.triples <= 0 or np.random.default_rng([self.seed, k, 3]).random() >= self.triples: return [j, i]
+    return [h, j, i] if sum(self.records[x].seconds for x in (h, j, i)) <= self.cfg.max_seconds else [j, i]
+
+@patch
 def __getitem__(self: WorldDataset, k: int) -> TrainItem:
     if not -len(self) <= k < len(self): raise IndexError(f"item {k} out of range for {len(self)} items")
-    k %= len(self); i = k % len(self.records); j = self.partner(k)
-    return make_item([self.clip(i)] if j is None else [self.clip(j), self.clip(i)], self.cfg, self.tokenizer)
+    return make_item([self.clip(x) for x in self.chain(k % len(self))], self.cfg, self.tokenizer)
 
 # %% ../nbs/09_dataset.ipynb #dd943b13
 def split_records(records: list[ClipRecord],

@@ -602,7 +602,14 @@ def load_release(cls: type,                       # module class, built as cls(c
     except RuntimeError as e: raise CheckpointMismatch(f"release {st}: the weights do not fit {cls.__name__}({ccls.__name__} from {js.name}): {str(e)[:400]}") from None
     return module.to(map_location).eval()
 
-# %% ../nbs/11_train.ipynb #4f97307c
+# %% ../nbs/11_train.ipynb #3438c2d2
+def _config_named(tag: str | None) -> type:
+    "The loaded `ConfigBase` subclass called `tag` (a saved config's `_type`)."
+    def subclasses(c): return [c] + [x for s in c.__subclasses__() for x in subclasses(s)]
+    found = [c for c in subclasses(ConfigBase) if c.__name__ == tag]
+    if not found: raise ValueError(f"no config class named {tag!r} is loaded (the saved config's `_type`)")
+    return found[-1]                                                  # the latest definition (a notebook may redefine one)
+
 def release_from_run(run_dir: str | Path,   # a run directory (its latest checkpoint) or a checkpoint directory
                      path: str | Path,      # release path without suffix
                      use_ema: bool = True,  # EMA weights (else the last trained weights)
@@ -618,6 +625,7 @@ def release_from_run(run_dir: str | Path,   # a run directory (its latest checkp
         for k in parents: d = d.get(k) if isinstance(d, dict) else None
         if not isinstance(d, dict) or field not in d: raise ValueError(f"release_from_run: the config of {ck} has no field {name!r}")
         d[field] = v
+    if overrides: _config_named(model_cfg.get('_type')).from_dict(model_cfg)   # the changed config must still be valid: fail before writing
     tensors = load_file(str(ck / 'model.safetensors'))
     if use_ema:
         ema = load_file(str(ck / 'ema.safetensors'))

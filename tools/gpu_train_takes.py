@@ -1,33 +1,18 @@
 # nb 11's stage 12: stage 9's settings on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
-# probability P3 a triple `a <sep> b c`, stage 10's three-clip item), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
+# probability P3 a triple `a <sep> b c`, stage 10's three-clip item: nb 09's `WorldDataset(triples=)`), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
 # batch B, until STEPS updates or BUDGET seconds. Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
 # weights. The device returns at most 8 files: two head weights fit.
-import os, sys, time, shutil, subprocess, torch, numpy as np
+import os, sys, time, shutil, subprocess
 from pathlib import Path
-from omnitalker.dataset import scan_clips, split_records, WorldDataset, collate, align_streams, TrainItem
+from omnitalker.dataset import scan_clips, split_records, WorldDataset, collate
 from omnitalker.model import OmniTalker
 from omnitalker.config import OmniTalkerConfig, TrainConfig
 from omnitalker.train import Trainer, release_from_run
 from omnitalker.cli import main as cli
 STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B', 32)), float(os.environ.get('P3', 0.5)), float(os.environ.get('BUDGET', 240))
-
-class TripleDataset(WorldDataset):
-    def __getitem__(self, k):
-        k %= len(self); i = k % len(self.records); j = self.partner(k)
-        h = self.before.get(j) if j is not None else None
-        use3 = h is not None and np.random.default_rng([self.seed, k, 3]).random() < P3
-        if use3 and sum(self.records[x].seconds for x in (h, j, i)) > self.cfg.max_seconds: use3 = False
-        if not use3: return super().__getitem__(k)
-        clips = [self.clip(x) for x in (h, j, i)]
-        streams = [align_streams(torch.from_numpy(c.mel).float(), c.motion.coeffs, self.cfg) for c in clips]
-        t = [c.meta['text'] for c in clips]
-        ids = self.tokenizer.prompt(t[0], f"{t[1]} {t[2]}")
-        mel, motion = torch.cat([s[0] for s in streams]), torch.cat([s[1] for s in streams])
-        return TrainItem(torch.tensor(ids, dtype=torch.long), mel, motion, clips[0].speaker.id, tuple(c.meta['name'] for c in clips), len(streams[0][1]) / self.cfg.motion.fps)
-
 
 def make_worlds(W, T0):
     "The take worlds (features only), from the speakers' face rigs made here (mediapipe is too big to carry)."
@@ -46,7 +31,7 @@ def train(W, OUT, T0, head_weight):
     tiny = OmniTalkerConfig.tiny()
     cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight, time_sampler='uniform'))
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
-    ds = TripleDataset(recs, cfg, pairs=True, repeats=4, seed=0)
+    ds = WorldDataset(recs, cfg, pairs=True, repeats=4, seed=0, triples=P3)   # nb 09: a take pair, or with probability P3 three clips
     print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers; head weight', head_weight, flush=True)
     init = Path(os.environ.get('RUN', '/tmp/run')) / f'init_hw{head_weight:g}'; init.mkdir(parents=True, exist_ok=True)
     # start from a release (its EMA weights): model = release, EMA = its parameters
