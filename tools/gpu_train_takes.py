@@ -1,10 +1,10 @@
 # nb 11's stage 12: stage 9's settings on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
-# probability P3 a triple `a <sep> b c`, stage 10's three-clip item: nb 09's `WorldDataset(triples=)`), from the release that `prepare` put in .gpu2/init.safetensors (nb 11: stage 9's),
-# batch B, until STEPS updates or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`). Run through tools/gpu_train.sh.
+# probability P3 a triple `a <sep> b c`, stage 10's three-clip item: nb 09's `WorldDataset(triples=)`), from the release INIT (default .gpu2/init.safetensors, which `prepare` puts there; stage 12 started from stage 9's),
+# batch B, a cosine laid out for STEPS updates, until STOP updates (default STEPS) or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`). Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
-# weights. The device returns at most 8 files: two head weights fit.
+# weights. The device returns at most 8 files: two head weights fit. DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, collate
@@ -13,6 +13,9 @@ from omnitalker.config import OmniTalkerConfig, TrainConfig
 from omnitalker.train import Trainer, release_from_run
 from omnitalker.cli import main as cli
 STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B', 32)), float(os.environ.get('P3', 0.5)), float(os.environ.get('BUDGET', 240))
+STOP = int(os.environ.get('STOP', STEPS))
+INIT = Path(os.environ.get('INIT', '.gpu2/init.safetensors'))                  # the release to start from
+INIT_CONFIG = Path(os.environ.get('INIT_CONFIG', '.gpu2/config.json'))       # stage 9's checkpoint config (its architecture)
 
 def make_worlds(W, T0):
     "The take worlds (features only), from the speakers' face rigs made here (mediapipe is too big to carry)."
@@ -37,18 +40,18 @@ def train(W, OUT, T0, head_weight):
     init = Path(os.environ.get('RUN', '/tmp/run')) / f'init_hw{head_weight:g}'; init.mkdir(parents=True, exist_ok=True)
     # start from a release (its EMA weights): model = release, EMA = its parameters
     from safetensors.torch import load_file, save_file
-    rel = load_file('.gpu2/init.safetensors')
+    rel = load_file(str(INIT))
     save_file(rel, str(init / 'model.safetensors'))
     save_file({k: v for k, v in rel.items() if k not in ('motion_mean', 'motion_std')}, str(init / 'ema.safetensors'))
-    shutil.copy(Path('.gpu2') / 'config.json', init / 'config.json')   # stage 9's checkpoint config (the model section is checked)
+    shutil.copy(INIT_CONFIG, init / 'config.json')   # stage 9's checkpoint config (the model section is checked)
     (init / 'trainer.json').write_text('{}')
     tcfg = TrainConfig.tiny().replace(max_steps=3500, warmup_steps=50, batch_size=B, ema_decay=0.995, log_every=10, ckpt_every=250)
     t10 = tcfg.finetune(lr_scale=float(os.environ.get('LR_SCALE', 0.5)), steps=STEPS)
     run = Path(os.environ.get('RUN', '/tmp/run')) / f'hw{head_weight:g}'; shutil.rmtree(run, ignore_errors=True)
     tr = Trainer(OmniTalker(cfg), ds, t10, collate, run, device=DEV, num_workers=int(os.environ.get('NUM_WORKERS', 4)), progress=False).init_from(init)
     t1 = time.time()
-    while tr.step < STEPS and time.time() - T0 < BUDGET:
-        tr.fit(steps=min(250, STEPS - tr.step))             # checkpoints every 250 (ckpt_every) and at the stop
+    while tr.step < min(STOP, STEPS) and time.time() - T0 < BUDGET:
+        tr.fit(steps=min(250, min(STOP, STEPS) - tr.step))             # checkpoints every 250 (ckpt_every) and at the stop
         ck = run / 'checkpoints' / (run / 'checkpoints' / 'latest').read_text().strip()
         # the latest EMA weights as a release, sampled as the shipped one is (no audio guidance; the mel ceiling, nb 01)
         release_from_run(ck, OUT / 'generator_tiny', overrides={'flow.cfg_audio': float(os.environ.get('CFG_AUDIO', 0)), 'flow.mel_ceiling': float(os.environ.get('MEL_CEILING', 5.2))})
