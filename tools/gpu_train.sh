@@ -2,7 +2,7 @@
 # Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage 12, stage 9's settings with stage 10's triples).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (the release to
 #           start from (env INIT), stage 9's checkpoint config, the take worlds' face rigs: ~30 MB; needs runs/ from nb 11)
-#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env HEADWS, STEPS, B, P3, BUDGET seconds) -> $OUT/hw*/generator_tiny.*, logs
+#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env HEADWS, STEPS, STOP, B, P3, ROOM, BUDGET seconds) -> $OUT/hw*/generator_tiny.*, logs
 # Session 9 (nb 11's stage 12): the 7,200-clip worlds took 512 s on the H100 machine's 16 cores (13 clips/s, no faster than
 # 2 cores here: the world's workers now get a share of the cores' threads each, nb 07, unmeasured there). They stay in /tmp/w
 # while the machine is warm, so a second call within its idle time starts training at once (1,750 updates of batch 32, two
