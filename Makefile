@@ -34,8 +34,9 @@ export: install  ## clean the notebooks, then write omnitalker/ from nbs/ (run b
 	$(BIN)/nbdev_export
 
 # Notebook tests: nbdev's test_nb, each notebook in a fresh process (no state leaks between notebooks), 2 at a time
-# on 2 cores, so one torch thread each avoids oversubscription (measured: 8 s vs 60 s for nb 03).
-test test-slow demo: export OMP_NUM_THREADS := 1
+# on 2 cores, so one torch thread each avoids oversubscription (measured: 8 s vs 60 s for nb 03). The demo is one process
+# and keeps every core's thread (measured back to back on this 2-core machine: RTF 2.84 against 3.60 with one thread).
+test test-slow: export OMP_NUM_THREADS := 1
 test: install  ## the test suite: library == notebooks, every notebook's tests (no slow/gpu cells), pytest tests/
 	$(BIN)/nbdev_export
 	@git status --porcelain -- omnitalker | grep . && { echo "omnitalker/ differs from what nbs/ export: run 'make export' and commit" >&2; git diff --stat -- omnitalker; exit 1; } || echo "export check: omnitalker/ matches nbs/"
