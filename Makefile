@@ -21,6 +21,7 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(BIN)/python -c 'from omnitalker.world import warm_librosa; warm_librosa()'   # librosa's numba cache, written by one process (nb 07)
 	$(BIN)/pip check
 	touch $(STAMP)
 

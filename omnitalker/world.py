@@ -22,7 +22,7 @@ __all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS
            'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'whole_frames', 'clip_from_speech',
            'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
            'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles',
-           'load_clip', 'WorldSummary', 'world_main', 'bench_world', 'align_speech', 'reference_clip']
+           'load_clip', 'WorldSummary', 'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip']
 
 # %% ../nbs/07_world.ipynb #c42cf71d
 # Shapes use einops letters: s audio samples, t video frames, c motion channels (62), k keypoints (70),
@@ -805,7 +805,15 @@ def _thread_env(n: int):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-# %% ../nbs/07_world.ipynb #47a80558
+# %% ../nbs/07_world.ipynb #af9bdc26
+def warm_librosa():
+    "Compile (or load) the librosa kernels this package uses into librosa's numba disk cache, in this process, before workers start."
+    import librosa, librosa.beat, librosa.core.pitch, librosa.util.utils   # guvectorize kernels compile at import
+    y = 0.1 * np.random.default_rng(0).standard_normal(6_000).astype(np.float32)
+    estimate_f0(y)                                                       # yin: localmin and the pitch kernels
+    librosa.sequence.dtw(np.ones((2, 5)), np.ones((2, 6)))              # align_speech
+
+# %% ../nbs/07_world.ipynb #efc98b76
 def world_main(out: str | Path,        # output directory (created; an existing one is resumed)
                speakers: int = 4,       # number of speakers
                clips: int = 3,          # clips per speaker
@@ -834,6 +842,7 @@ def world_main(out: str | Path,        # output directory (created; an existing 
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from omnitalker.world import _take_job as job_fn   # the installed module's function: spawned workers can import it
+        warm_librosa()                                       # compiled here once, not by two workers at once
         threads = max(1, (os.cpu_count() or 1) // workers)   # each worker its share of the cores, not all of them
         with _thread_env(threads), ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn')) as ex:   # workers start inside: torch and BLAS read it
             for f in as_completed([ex.submit(job_fn, *job) for job in jobs]): secs += f.result(); bar.update()
