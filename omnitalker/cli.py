@@ -9,7 +9,7 @@ import omnitalker
 
 # %% auto #0
 __all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect',
-           'build_parser', 'main']
+           'cmd_follow', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -138,7 +138,25 @@ def cmd_detect(args):
     from omnitalker.watermark import detect_cli
     return detect_cli(args.file)
 
-# %% ../nbs/90_cli.ipynb #86eeec28
+# %% ../nbs/90_cli.ipynb #7494e421
+def _follow_args(p: argparse.ArgumentParser):
+    p.add_argument('release', help='generator release (path without suffix), or a training run / checkpoint directory')
+    p.add_argument('world', help='world directory (omnitalker world; e.g. --first 50 for people no release trained on)')
+    p.add_argument('--held', type=int, default=4, help='clips of each person kept as references')
+    p.add_argument('--refs', type=int, default=None, help='references used per person (default: all held)')
+    p.add_argument('--steps', type=int, default=None, help="ODE steps (default: the release's config)")
+    p.add_argument('--cfg-text', type=float, default=None, help="text guidance (default: the release's)")
+    p.add_argument('--cfg-audio', type=float, default=None, help="audio-reference guidance (default: the release's)")
+    p.add_argument('--cfg-video', type=float, default=None, help="visual-reference guidance (default: the release's)")
+    p.add_argument('--json', default=None, help='append the summary to this file as one JSON line')
+
+def cmd_follow(args):
+    "Run the follow test (nb 15) of a generator on a world."
+    from omnitalker.evaluation import follow_main
+    follow_main(args.release, args.world, args.held, args.refs, args.json, nfe=args.steps,
+                cfg_text=args.cfg_text, cfg_audio=args.cfg_audio, cfg_visual=args.cfg_video)
+
+# %% ../nbs/90_cli.ipynb #f03850cf
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
@@ -146,6 +164,7 @@ SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'generate': (cmd_generate, _generate_args, 'text + reference clip -> watermarked talking-head mp4'),
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),
+    'follow': (cmd_follow, _follow_args, 'does a generator follow its references? the follow test on a world (nb 15)'),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }
 

@@ -18,7 +18,7 @@ from .dataset import ClipRecord, scan_clips, split_records, align_streams
 # %% auto #0
 __all__ = ['NEW_TEXTS', 'FEATURES', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet', 'follow_test', 'nearest',
            'accuracy', 'speaker_table', 'own_profile_counts', 'confusion', 'correlations', 'median_ratio',
-           'plot_follow', 'follow_summary', 'follow_report']
+           'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -185,3 +185,27 @@ def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = Tr
     print('speakers nearest their own profile:', own_profile_counts(st))
     print(f"\nconfusion, pitch + head (rows: the reference's speaker, columns: the nearest profile):\n{confusion(res, fs.profile).to_string()}")
     return res
+
+# %% ../nbs/15_evaluation.ipynb #69df3808
+def follow_main(release: str | Path,     # a generator release (`.safetensors` + `.json`), or a run / checkpoint directory (its EMA weights)
+                world: str | Path,       # a world directory (nb 07)
+                held: int = 4, refs: int | None = None,   # see `FollowSet.from_world`
+                json_out: str | Path | None = None,       # append the summary to this file, one JSON line
+                progress: bool = True,
+                **sample_kw) -> dict:    # nfe, cfg_text, cfg_audio, cfg_visual, ... (None: the release's)
+    "Load a generator, run `follow_report` on a world's people, return (and optionally log) `follow_summary`."
+    import json, tempfile, time
+    from omnitalker.model import OmniTalker
+    from omnitalker.train import load_release, release_from_run
+    if not Path(world).is_dir(): raise FileNotFoundError(f"follow: world {world} is not a directory (make one with `omnitalker world`)")
+    rel = Path(release)
+    if rel.is_dir():                                            # a run or a checkpoint: its EMA weights, as a release
+        tmp = Path(tempfile.mkdtemp()) / 'release'; release_from_run(rel, tmp); rel = tmp
+    model, t0 = load_release(OmniTalker, rel), time.time()
+    kw = {k: v for k, v in sample_kw.items() if v is not None}
+    fs = FollowSet.from_world(world, held=held, refs=refs)
+    res = follow_report(model, fs, f'{release} on {world} {kw or ""}', progress=progress, **kw)
+    summary = {'release': str(release), 'world': str(world), 'references': len(fs.refs), **kw, **follow_summary(res, fs.profile), 'seconds': round(time.time() - t0)}
+    if json_out:
+        with open(json_out, 'a') as f: f.write(json.dumps(summary) + '\n')
+    return summary

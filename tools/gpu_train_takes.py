@@ -1,13 +1,13 @@
 # nb 11's stage 12: stage 9's settings on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
 # probability P3 a triple `a <sep> b c`, stage 10's three-clip item: nb 09's `WorldDataset(triples=)`), from the release INIT (default .gpu2/init.safetensors, which `prepare` puts there; stage 12 started from stage 9's),
-# batch B, a cosine laid out for STEPS updates, until STOP updates (default STEPS) or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`). Run through tools/gpu_train.sh.
+# batch B, a cosine laid out for STEPS updates, until STOP updates (default STEPS) or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`), SWAY=1 a head-sway size (nb 09 `SwayAugment`). Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
 # weights. The device returns at most 8 files: two head weights fit. DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
-from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, collate
+from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, SwayAugment, collate
 from omnitalker.model import OmniTalker
 from omnitalker.config import OmniTalkerConfig, TrainConfig
 from omnitalker.train import Trainer, release_from_run
@@ -35,8 +35,9 @@ def train(W, OUT, T0, head_weight):
     cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight, time_sampler='uniform'))
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
     room = RoomAugment() if os.environ.get('ROOM') else None   # nb 09: recording conditions drawn per item (ROOM=1)
-    ds = WorldDataset(recs, cfg, pairs=True, repeats=4, seed=0, triples=P3, room=room)   # nb 09: a take pair, or with probability P3 three clips
-    print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers; head weight', head_weight, '; rooms', room, flush=True)
+    sway = SwayAugment() if os.environ.get('SWAY') else None   # nb 09: a head-sway size drawn per item (SWAY=1)
+    ds = WorldDataset(recs, cfg, pairs=True, repeats=4, seed=0, triples=P3, room=room, sway=sway)   # nb 09: a take pair, or with probability P3 three clips
+    print(len(recs), 'training clips', len({r.speaker for r in recs}), 'speakers; head weight', head_weight, '; rooms', room, '; sways', sway, flush=True)
     init = Path(os.environ.get('RUN', '/tmp/run')) / f'init_hw{head_weight:g}'; init.mkdir(parents=True, exist_ok=True)
     # start from a release (its EMA weights): model = release, EMA = its parameters
     from safetensors.torch import load_file, save_file
