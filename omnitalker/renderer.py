@@ -6,7 +6,7 @@
 # Shape letters: b batch, c channels, d depth, h height, w width, k keypoints, m candidate motions (k + 1),
 # r coordinates (x, y, z), o output channels, t frames.
 from __future__ import annotations
-import math, warnings
+import functools, math, warnings
 from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -264,11 +264,15 @@ class WarpingModule(nn.Module):
         return WarpOutput(out * motion.occlusion, motion)
 
 # %% ../nbs/10_renderer.ipynb #c757cee2
+@functools.lru_cache(maxsize=64)
+def _linear_matrix(n: int, N: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:   # (N, n)
+    "The (N, n) matrix of 1-D linear resampling from n to N points (align_corners=False), made once per size, device and dtype."
+    return F.interpolate(torch.eye(n, device=device, dtype=dtype)[None], size=N, mode='linear')[0].T
+
 def upsample_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:   # (b, c, h, w) -> (b, c, H, W)
     "`F.interpolate(x, size, mode='bilinear')` as two small matmuls, M_h x M_w^T (bilinear is separable)."
-    mat = lambda n, N: F.interpolate(torch.eye(n, device=x.device, dtype=x.dtype)[None], size=N, mode='linear')[0].T   # (N, n)
     (h, w), (H, W) = x.shape[-2:], size
-    return mat(h, H) @ x @ mat(w, W).T
+    return _linear_matrix(h, H, x.device, x.dtype) @ x @ _linear_matrix(w, W, x.device, x.dtype).T
 
 class SPADE(nn.Module):
     "IN(x) (1 + gamma(s)) + beta(s), with gamma and beta computed at s's resolution and upsampled."
