@@ -805,10 +805,10 @@ def _thread_env(n: int):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-# %% ../nbs/07_world.ipynb #af9bdc26
+# %% ../nbs/07_world.ipynb #df0824a5
 def warm_librosa():
     "Compile (or load) the librosa kernels this package uses into librosa's numba disk cache, in this process, before workers start."
-    import librosa, librosa.beat, librosa.core.pitch, librosa.util.utils   # guvectorize kernels compile at import
+    import librosa, librosa.core.pitch, librosa.util.utils   # the modules whose guvectorize kernels we use compile at import
     y = 0.1 * np.random.default_rng(0).standard_normal(6_000).astype(np.float32)
     estimate_f0(y)                                                       # yin: localmin and the pitch kernels
     librosa.sequence.dtw(np.ones((2, 5)), np.ones((2, 6)))              # align_speech
