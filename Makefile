@@ -25,7 +25,8 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/pip check
 	touch $(STAMP)
 
-DEMO_TEXT ?= Hello, I am a tiny talking head, and this is my first sentence.
+# the sentence lives in nb 12 (omnitalker.generate.DEMO_TEXT); `?=` is expanded when the recipe runs, after install
+DEMO_TEXT ?= $(shell $(BIN)/python -c 'from omnitalker.generate import DEMO_TEXT; print(DEMO_TEXT)')
 demo: install  ## render demo.mp4 from the shipped reference with the tiny checkpoints; print RTF; detect the watermark
 	$(BIN)/omnitalker generate --text "$(DEMO_TEXT)" --ref data_samples/reference_arctic_a0007.mp4 --out demo.mp4
 	$(BIN)/omnitalker detect demo.mp4

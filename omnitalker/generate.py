@@ -24,16 +24,18 @@ from .watermark import watermark_video, watermark_audio, AudioMarkConfig
 GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
-__all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'SPLITS', 'COLD_STAGES',
-           'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference', 'pick_source',
-           'prepare_reference', 'release_config', 'load_release_files', 'save_release_files', 'load_models',
-           'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport',
-           'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
+__all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'SPLITS',
+           'COLD_STAGES', 'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference',
+           'pick_source', 'prepare_reference', 'release_config', 'load_release_files', 'save_release_files',
+           'load_models', 'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer',
+           'GenerationReport', 'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli',
+           'bench_generate']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
 import omnitalker
 REPO_DATA = Path(omnitalker.__file__).resolve().parent.parent / 'data_samples'   # shipped samples and checkpoints (editable install)
 DEFAULT_REFERENCE = REPO_DATA / 'reference_arctic_a0007.mp4'
+DEMO_TEXT = "Hello, I am a tiny talking head, and this is my first sentence."   # `make demo`'s sentence (and nb 11's demo_check)
 DEFAULT_GENERATOR = REPO_DATA / 'checkpoints' / 'generator_tiny'
 DEFAULT_RENDERER = REPO_DATA / 'checkpoints' / 'renderer_tiny'
 
