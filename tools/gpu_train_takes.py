@@ -1,6 +1,7 @@
 # nb 11's stage 12: stage 9's settings on a lent GPU (one run per head weight in HEADWS, side by side): take pairs (with
 # probability P3 a triple `a <sep> b c`, stage 10's three-clip item: nb 09's `WorldDataset(triples=)`), from the release INIT (default .gpu2/init.safetensors, which `prepare` puts there; stage 12 started from stage 9's),
-# batch B, a cosine laid out for STEPS updates, until STOP updates (default STEPS) or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`), SWAY=1 a head-sway size (nb 09 `SwayAugment`). Run through tools/gpu_train.sh.
+# batch B, a cosine laid out for STEPS updates, until STOP updates (default STEPS) or BUDGET seconds; ROOM=1 draws recording conditions per item (nb 09 `RoomAugment`), SWAY=1 a head-sway size (nb 09 `SwayAugment`);
+# TIME_SAMPLER=logit_normal LOGIT_MEAN=m trains on flow times from a logit-normal (nb 01) instead of stage 9's uniform. Run through tools/gpu_train.sh.
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/hw<weight>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
@@ -32,7 +33,8 @@ def train(W, OUT, T0, head_weight):
     "One run of stage 9's settings (and stage 10's triples) with `loss_weight_head = head_weight`, from the release; the latest EMA goes to OUT."
     DEV = os.environ.get('DEV', 'cuda')
     tiny = OmniTalkerConfig.tiny()
-    cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight, time_sampler='uniform'))
+    cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight,
+                                       time_sampler=os.environ.get('TIME_SAMPLER', 'uniform'), logit_mean=float(os.environ.get('LOGIT_MEAN', 0))))   # stage 9: uniform
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
     room = RoomAugment() if os.environ.get('ROOM') else None   # nb 09: recording conditions drawn per item (ROOM=1)
     sway = SwayAugment() if os.environ.get('SWAY') else None   # nb 09: a head-sway size drawn per item (SWAY=1)
