@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage 12, stage 9's settings with stage 10's triples).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (the release to
-#           start from (env INIT), stage 9's checkpoint config, the take worlds' face rigs: ~30 MB; needs runs/ from nb 11)
-#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env HEADWS, STEPS, STOP, B, P3, ROOM, BUDGET seconds) -> $OUT/hw*/generator_tiny.*, logs
-# Session 9 (nb 11's stage 12): the 7,200-clip worlds took 512 s on the H100 machine's 16 cores (13 clips/s, no faster than
-# 2 cores here: the world's workers now get a share of the cores' threads each, nb 07, unmeasured there). They stay in /tmp/w
-# while the machine is warm, so a second call within its idle time starts training at once (1,750 updates of batch 32, two
-# head weights side by side, in 195 s).
+#           start from (env INIT), its config, the take worlds' face rigs (env TAKES, default runs/w14): ~35 MB)
+#   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env ARMS or HEADWS, STEPS, STOP, B, P3, ROOM, SWAY, TIME_SAMPLER, LOGIT_MEAN,
+#           BUDGET seconds) -> $OUT/<arm>/generator_tiny.*, $OUT/logs.tar (each arm's log.csv)
+# Session 9 (nb 11's stage 12): the 7,200-clip worlds took 512 s on the H100 machine's 16 cores (13 clips/s). Since the world's
+# workers get a share of the cores' threads each (nb 07), they take 47-50 s there (session 13, stage 16: 145 clips/s). They stay in
+# /tmp/w while the machine is warm, so a second call within its idle time starts training at once. Stage 16's two calls:
+#   TIME_SAMPLER=logit_normal ROOM=1 B=32 LR_SCALE=0.5 STEPS=2500 BUDGET=430 ARMS='a:LOGIT_MEAN=-0.8;b:LOGIT_MEAN=-0.8,SWAY=1;c:LOGIT_MEAN=-1.2'
+#     (2,250 updates each in 380 s, three sharing the GPU: 0.163 s an update), then from c, INIT=runs/gpu16/c/generator_tiny prepare and
+#   TIME_SAMPLER=logit_normal LOGIT_MEAN=-1.2 ROOM=1 LR_SCALE=0.5 STEPS=1600 BUDGET=280 ARMS='d:B=32;e:B=64'
 set -u
 source "$(dirname "$0")/device_wheels.sh"
 case "${1:-}" in
@@ -14,14 +17,17 @@ prepare)
   mkdir -p .gpu2/w/wide .gpu2/w/more
   device_wheels_download .whl2 fastcore==1.14.5 espeakng-loader==0.2.4 librosa==0.11.0 audioread==3.1.0 \
     soxr==1.1.0 pooch==1.9.0 platformdirs==4.14.8 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12 decorator==5.3.1
-  cp runs/generator_tiny_s9/checkpoints/step_00002500/config.json .gpu2/     # the architecture the init_from check reads
-  cp ${INIT:-data_samples/checkpoints/generator_tiny}.safetensors .gpu2/init.safetensors   # start here (nb 11 stage 12: INIT=runs/release_s9/generator_tiny)
-  cp -r runs/world_wide_take/speakers .gpu2/w/wide/ && cp -r runs/world_more_take/speakers .gpu2/w/more/
+  INIT=${INIT:-data_samples/checkpoints/generator_tiny}                     # start here (nb 11 stage 12: INIT=runs/release_s9/generator_tiny)
+  cp $INIT.safetensors .gpu2/init.safetensors
+  python3 -c "import json, sys; json.dump({'model': json.load(open(sys.argv[1]))}, open('.gpu2/config.json', 'w'))" $INIT.json   # the architecture init_from checks
+  TAKES=${TAKES:-runs/w14}                                                  # the take worlds made here (nb 11: wide/ and more/)
+  cp -r $TAKES/wide/speakers .gpu2/w/wide/ && cp -r $TAKES/more/speakers .gpu2/w/more/
   du -sh .whl2 .gpu2 ;;
 run)
   device_wheels_install .whl2 || exit 1
   export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
   python3 tools/gpu_train_takes.py > $OUT/train.log 2>&1; rc=$?
+  (cd $OUT && tar cf logs.tar */log.csv && rm */log.csv)                      # one file for the arms' logs (8 files come back)
   grep -v 'W0000\|world clips\|world takes\|absl' $OUT/train.log | tail -80; exit $rc ;;
 *) echo "usage: tools/gpu_train.sh prepare|run"; exit 2 ;;
 esac
