@@ -17,8 +17,8 @@ from .dataset import ClipRecord, scan_clips, split_records, align_streams
 
 # %% auto #0
 __all__ = ['NEW_TEXTS', 'FEATURES', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet', 'follow_test', 'nearest',
-           'accuracy', 'speaker_table', 'own_profile_counts', 'confusion', 'correlations', 'median_ratio',
-           'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
+           'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion', 'correlations',
+           'median_ratio', 'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -110,12 +110,17 @@ def nearest(stats: pd.DataFrame,    # rows with the columns named in `cols`
     d = ((f(stats)[:, None] - P[None]) / (P.std(0) + 1e-9)) ** 2          # (rows, s, j)
     return np.array(profile.index)[d.sum(-1).argmin(1)]
 
+def clip_nearest(res: pd.DataFrame, profile: pd.DataFrame, features: str = 'pitch + head', who: str = 'gen') -> np.ndarray:
+    "The nearest profile of each clip of a `follow_test` result, from its generated (`who='gen'`) or real reference ('ref') statistics."
+    cols = FEATURES[features]
+    return nearest(res[[f'{who}_{c}' for c in cols]].rename(columns=lambda c: c[len(who) + 1:]), cols, profile)
+
 def accuracy(res: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
     "Per-clip nearest-profile accuracy for each feature set, generated and real reference clips (adds `*_nearest_*` columns to `res`)."
     out = []
-    for name, cols in FEATURES.items():
+    for name in FEATURES:
         for who in ('gen', 'ref'):
-            res[f'{who}_nearest_{name}'] = nearest(res[[f'{who}_{c}' for c in cols]].rename(columns=lambda c: c[len(who) + 1:]), cols, profile)
+            res[f'{who}_nearest_{name}'] = clip_nearest(res, profile, name, who)
             out.append(dict(features=name, clips='generated' if who == 'gen' else 'real reference', accuracy=(res[f'{who}_nearest_{name}'] == res.speaker).mean()))
     table = pd.DataFrame(out).pivot(index='features', columns='clips', values='accuracy')
     table['chance'] = 1 / len(profile)
@@ -137,8 +142,8 @@ def own_profile_counts(st: pd.DataFrame) -> dict:
 
 def confusion(res: pd.DataFrame, profile: pd.DataFrame, features: str = 'pitch + head', who: str = 'gen') -> pd.DataFrame:
     "Clips per (reference's speaker, nearest profile): rows are who the reference was, columns whose profile the clip is nearest."
-    near = nearest(res[[f'{who}_{c}' for c in FEATURES[features]]].rename(columns=lambda c: c[len(who) + 1:]), FEATURES[features], profile)
-    return pd.crosstab(pd.Series(res.speaker.values, name='reference'), pd.Series(near, name='nearest')).reindex(
+    near = pd.Series(clip_nearest(res, profile, features, who), name='nearest')
+    return pd.crosstab(pd.Series(res.speaker.values, name='reference'), near).reindex(
         index=profile.index, columns=profile.index, fill_value=0)
 
 # %% ../nbs/15_evaluation.ipynb #64aaf3b1
@@ -166,16 +171,19 @@ def plot_follow(res: pd.DataFrame, title: str = ''):
     return fig
 
 # %% ../nbs/15_evaluation.ipynb #f12e679a
-def follow_summary(res: pd.DataFrame, profile: pd.DataFrame) -> dict:
+def follow_summary(res: pd.DataFrame, profile: pd.DataFrame,
+                   acc: pd.DataFrame | None = None, st: pd.DataFrame | None = None,   # `accuracy` and `speaker_table`, if already made
+                  ) -> dict:
     "The headline numbers of a follow test: per-clip and per-speaker pitch + head, correlations, ratios."
-    acc, st = accuracy(res, profile), speaker_table(res, profile)
+    acc = accuracy(res, profile) if acc is None else acc
+    st = speaker_table(res, profile) if st is None else st
     return {'pitch + head, per clip': float(acc.loc['pitch + head', 'generated']),
             'pitch + head, per speaker': own_profile_counts(st)['pitch + head'],
             **{f'corr {k}': v for k, v in correlations(res).items()},
             **{f'ratio {k}': median_ratio(res, k) for k in ('f0', 'head_amp', 'head_freq')}}
 
-def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = True, **sample_kw) -> pd.DataFrame:
-    "Run the follow test and print its tables: accuracy, correlations and ratios, per speaker, confusion."
+def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = True, **sample_kw) -> tuple[pd.DataFrame, dict]:
+    "Run the follow test and print its tables (accuracy, correlations and ratios, per speaker, confusion); return its rows and `follow_summary`."
     res = follow_test(model, fs, progress=progress, **sample_kw)
     acc, st = accuracy(res, fs.profile), speaker_table(res, fs.profile)
     print(f"{name}: {len(fs.speakers)} people, {len(fs.refs)} references\n{acc.round(2).to_string()}")
@@ -184,7 +192,7 @@ def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = Tr
     print(f"\nper speaker (median of their clips) and the nearest profile:\n{st.round(3).to_string()}")
     print('speakers nearest their own profile:', own_profile_counts(st))
     print(f"\nconfusion, pitch + head (rows: the reference's speaker, columns: the nearest profile):\n{confusion(res, fs.profile).to_string()}")
-    return res
+    return res, follow_summary(res, fs.profile, acc, st)
 
 # %% ../nbs/15_evaluation.ipynb #69df3808
 def follow_main(release: str | Path,     # a generator release (`.safetensors` + `.json`), or a run / checkpoint directory (its EMA weights)
@@ -204,8 +212,8 @@ def follow_main(release: str | Path,     # a generator release (`.safetensors` +
     model, t0 = load_release(OmniTalker, rel), time.time()
     kw = {k: v for k, v in sample_kw.items() if v is not None}
     fs = FollowSet.from_world(world, held=held, refs=refs)
-    res = follow_report(model, fs, f'{release} on {world} {kw or ""}', progress=progress, **kw)
-    summary = {'release': str(release), 'world': str(world), 'references': len(fs.refs), **kw, **follow_summary(res, fs.profile), 'seconds': round(time.time() - t0)}
+    _, found = follow_report(model, fs, f'{release} on {world} {kw or ""}', progress=progress, **kw)
+    summary = {'release': str(release), 'world': str(world), 'references': len(fs.refs), **kw, **found, 'seconds': round(time.time() - t0)}
     if json_out:
         with open(json_out, 'a') as f: f.write(json.dumps(summary) + '\n')
     return summary
