@@ -289,13 +289,18 @@ class GuidedVelocity:
 
     def __call__(self, x: State, t: Tensor, **cond) -> State:
         "The guided velocity: one conditional evaluation plus one per non-zero scale."
+        active, v_c, v_drops = self.evaluate(x, t, cond)
+        return multi_cfg_velocity(v_c, v_drops, [self.scales[i] for i in active])
+
+    def evaluate(self, x: State, t: Tensor, cond: dict) -> tuple[list, State, list]:
+        "The velocities guidance combines: (indices of the non-zero scales, conditional velocity, one dropped velocity per index)."
         active = [i for i, w in enumerate(self.scales) if w]                    # skip unused conditions
         if self.batched: v_c, *v_drops = self._stacked(x, t, active, cond)
         else:
             v_c = self.velocity_model(x, t, **cond)
             v_drops = [self.velocity_model(x, t, **{**cond, **self.drops[i]}) for i in active]
         self.n_calls += 1 + len(active)
-        return multi_cfg_velocity(v_c, v_drops, [self.scales[i] for i in active])
+        return active, v_c, v_drops
 
     def _stacked(self, x: State, t: Tensor, active: list, cond: dict) -> list:
         "All 1 + #active velocities from one call: rows [cond | drop active[0] | ...], `drop[r, i]` = drop condition i in row r."
