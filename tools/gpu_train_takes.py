@@ -7,7 +7,7 @@
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/<arm>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
-# weights. The device returns at most 8 files: two head weights fit. DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
+# weights. The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, SwayAugment, collate
@@ -66,12 +66,14 @@ def train(W, OUT, T0, name, head_weight):
         print(f'{ck.name}: {time.time() - t1:.0f} s training, {time.time() - T0:.0f} s in all', flush=True)
 
 
-def arms() -> list:
-    "(name, settings) of each run: ARMS='name:K=V,K=V;name2:...' (head weight HEADW, default 30), else one arm hw<h> per head weight in HEADWS."
-    if 'ARMS' in os.environ:
-        return [(n.strip(), {'HEAD_WEIGHT': os.environ.get('HEADW', '30'), **dict(kv.split('=', 1) for kv in kvs.split(',') if kv)})
-                for n, kvs in (a.split(':', 1) if ':' in a else (a, '') for a in os.environ['ARMS'].split(';') if a.strip())]
-    return [(f'hw{h}', {'HEAD_WEIGHT': h}) for h in os.environ.get('HEADWS', '10').split(',')]
+def arms() -> dict:
+    "{name: settings} of the runs: ARMS='name:K=V,K=V;name2:...' (head weight HEADW, default 30), else one arm hw<h> per head weight in HEADWS."
+    if 'ARMS' not in os.environ: return {f'hw{h}': {'HEAD_WEIGHT': h} for h in os.environ.get('HEADWS', '10').split(',')}
+    out = {}
+    for arm in filter(str.strip, os.environ['ARMS'].split(';')):
+        name, _, kvs = arm.partition(':')
+        out[name.strip()] = {'HEAD_WEIGHT': os.environ.get('HEADW', '30'), **dict(kv.split('=', 1) for kv in kvs.split(',') if kv)}
+    return out
 
 
 def main():
@@ -82,12 +84,13 @@ def main():
         return train(W, OUT, float(os.environ['T0']), os.environ['ARM'], float(os.environ['HEAD_WEIGHT']))
     make_worlds(W, T0)
     procs, logs = [], Path(os.environ.get('RUN', '/tmp/run')); logs.mkdir(parents=True, exist_ok=True)   # runs' logs stay off $OUT (8 files come back)
-    for name, settings in arms():
+    runs = arms()
+    for name, settings in runs.items():
         o = OUT / name; o.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **settings, 'ARM': name, 'OUT': str(o), 'T0': str(T0)}
         procs.append(subprocess.Popen([sys.executable, __file__], env=env, stdout=open(logs / f'{name}.log', 'w'), stderr=subprocess.STDOUT))
     rcs = [p.wait() for p in procs]
-    for name, _ in arms(): print(f'--- {name}', (logs / f'{name}.log').read_text()[-1500:], sep='\n')
+    for name in runs: print(f'--- {name}', (logs / f'{name}.log').read_text()[-1500:], sep='\n')
     sys.exit(max(rcs))
 
 if __name__ == '__main__': main()
