@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage 12, stage 9's settings with stage 10's triples).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (the release to
-#           start from (env INIT), its config, the take worlds' face rigs (env TAKES, default runs/w14): ~35 MB)
+#           start from (env INIT), its config, the take worlds' face rigs (env TAKES, default runs/w14): ~35 MB; with NX=n the
+#           rigs of n more people too, 47 KB each: carry holds 64 MiB in all, so n up to about 350 beside .whl2's 12 MB)
 #   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env ARMS or HEADWS, STEPS, STOP, B, P3, ROOM, SWAY, TIME_SAMPLER, LOGIT_MEAN,
 #           BUDGET seconds) -> $OUT/<arm>/generator_tiny.*, $OUT/logs.tar (each arm's log.csv)
 # Session 9 (nb 11's stage 12): the 7,200-clip worlds took 512 s on the H100 machine's 16 cores (13 clips/s). Since the world's
@@ -10,6 +11,8 @@
 #   TIME_SAMPLER=logit_normal ROOM=1 B=32 LR_SCALE=0.5 STEPS=2500 BUDGET=430 ARMS='a:LOGIT_MEAN=-0.8;b:LOGIT_MEAN=-0.8,SWAY=1;c:LOGIT_MEAN=-1.2'
 #     (2,250 updates each in 380 s, three sharing the GPU: 0.163 s an update), then from c, INIT=runs/gpu16/c/generator_tiny prepare and
 #   TIME_SAMPLER=logit_normal LOGIT_MEAN=-1.2 ROOM=1 LR_SCALE=0.5 STEPS=1600 BUDGET=280 ARMS='d:B=32;e:B=64'
+# Stage 17 (session 14, on the CPU, no GPU lent): NX=1000 more people, 2,700 updates of 8 from stage 16 (nb 11). The same on a GPU:
+#   NX=350 tools/gpu_train.sh prepare, then NX=350 TIME_SAMPLER=logit_normal LOGIT_MEAN=-1.2 ROOM=1 ... tools/gpu_train.sh run
 set -u
 source "$(dirname "$0")/device_wheels.sh"
 case "${1:-}" in
@@ -22,6 +25,10 @@ prepare)
   python3 -c "import json, sys; json.dump({'model': json.load(open(sys.argv[1]))}, open('.gpu2/config.json', 'w'))" $INIT.json   # the architecture init_from checks
   TAKES=${TAKES:-runs/w14}                                                  # the take worlds made here (nb 11: wide/ and more/)
   cp -r $TAKES/wide/speakers .gpu2/w/wide/ && cp -r $TAKES/more/speakers .gpu2/w/more/
+  if [ -n "${NX:-}" ]; then                                                 # NX more people (nb 11 stage 17): their rigs, made here first
+    [ -d $TAKES/extra$NX/speakers ] || .venv/bin/omnitalker world --out $TAKES/extra$NX --speakers $NX --clips 12 --take 12 --first 1000 --features-only --workers 2
+    mkdir -p .gpu2/w/extra$NX && cp -r $TAKES/extra$NX/speakers .gpu2/w/extra$NX/
+  fi
   du -sh .whl2 .gpu2 ;;
 run)
   device_wheels_install .whl2 || exit 1

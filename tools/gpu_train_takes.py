@@ -7,7 +7,7 @@
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/<arm>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
-# weights. The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
+# weights. NX=n adds n more people (speakers 1000 on, one take each; nb 11's stage 17). The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, SwayAugment, collate
@@ -17,6 +17,7 @@ from omnitalker.train import Trainer, release_from_run
 from omnitalker.cli import main as cli
 STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B', 32)), float(os.environ.get('P3', 0.5)), float(os.environ.get('BUDGET', 240))
 STOP = int(os.environ.get('STOP', STEPS))
+NX = int(os.environ.get('NX', 0))   # more people: NX speakers from number 1000 on (none of the follow tests' people), one take of 12 clips each
 INIT = Path(os.environ.get('INIT', '.gpu2/init.safetensors'))                  # the release to start from
 INIT_CONFIG = Path(os.environ.get('INIT_CONFIG', '.gpu2/config.json'))       # stage 9's checkpoint config (its architecture)
 
@@ -28,6 +29,9 @@ def make_worlds(W, T0):
         print('making the take worlds', flush=True)
         cli(['world', '--out', str(W / 'wide'), '--speakers', os.environ.get('NW', '50'), '--clips', '48', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12'])
         cli(['world', '--out', str(W / 'more'), '--speakers', os.environ.get('NM', '400'), '--clips', '12', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12', '--first', '60'])
+    if NX and not (W / f'extra{NX}' / 'clips').exists():
+        print(f'making {NX} more people', flush=True)
+        cli(['world', '--out', str(W / f'extra{NX}'), '--speakers', str(NX), '--clips', '12', '--seed', '0', '--workers', WORKERS, '--features-only', '--take', '12', '--first', '1000'])
     print(f'worlds ready after {time.time() - T0:.0f} s', flush=True)
 
 
@@ -38,6 +42,7 @@ def train(W, OUT, T0, name, head_weight):
     cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight,
                                        time_sampler=os.environ.get('TIME_SAMPLER', 'uniform'), logit_mean=float(os.environ.get('LOGIT_MEAN', 0))))   # stage 9: uniform
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
+    if NX: recs += scan_clips(W / f'extra{NX}')
     room = RoomAugment() if os.environ.get('ROOM') else None   # nb 09: recording conditions drawn per item (ROOM=1)
     sway = SwayAugment() if os.environ.get('SWAY') else None   # nb 09: a head-sway size drawn per item (SWAY=1)
     ds = WorldDataset(recs, cfg, pairs=True, repeats=4, seed=0, triples=P3, room=room, sway=sway)   # nb 09: a take pair, or with probability P3 three clips
