@@ -26,7 +26,7 @@ prepare)
   TAKES=${TAKES:-runs/w14}                                                  # the take worlds made here (nb 11: wide/ and more/)
   cp -r $TAKES/wide/speakers .gpu2/w/wide/ && cp -r $TAKES/more/speakers .gpu2/w/more/
   if [ -n "${NX:-}" ]; then                                                 # NX more people (nb 11 stage 17): their rigs, made here first
-    [ -d $TAKES/extra$NX/speakers ] || .venv/bin/omnitalker world --out $TAKES/extra$NX --speakers $NX --clips 12 --take 12 --first 1000 --features-only --workers 2
+    W=$TAKES NX=$NX WORKERS=2 WORLDS_ONLY=1 .venv/bin/python tools/gpu_train_takes.py | grep -v 'W0000\|world clips\|world takes\|absl'   # the tool's own world (resumed if made)
     mkdir -p .gpu2/w/extra$NX && cp -r $TAKES/extra$NX/speakers .gpu2/w/extra$NX/
   fi
   du -sh .whl2 .gpu2 ;;

@@ -7,7 +7,7 @@
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/<arm>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
-# weights. NX=n adds n more people (speakers 1000 on, one take each; nb 11's stage 17). The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
+# weights. NX=n adds n more people (speakers 1000 on, one take each; nb 11's stage 17). WORLDS_ONLY=1 makes the worlds and stops. The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, SwayAugment, collate
@@ -19,7 +19,7 @@ STEPS, B, P3, BUDGET = int(os.environ.get('STEPS', 2000)), int(os.environ.get('B
 STOP = int(os.environ.get('STOP', STEPS))
 NX = int(os.environ.get('NX', 0))   # more people: NX speakers from number 1000 on (none of the follow tests' people), one take of 12 clips each
 INIT = Path(os.environ.get('INIT', '.gpu2/init.safetensors'))                  # the release to start from
-INIT_CONFIG = Path(os.environ.get('INIT_CONFIG', '.gpu2/config.json'))       # stage 9's checkpoint config (its architecture)
+INIT_CONFIG = Path(os.environ.get('INIT_CONFIG', '.gpu2/config.json'))       # {"model": the start's config} (its architecture; `prepare` writes it)
 
 def make_worlds(W, T0):
     "The take worlds (features only), from the speakers' face rigs made here (mediapipe is too big to carry)."
@@ -88,6 +88,7 @@ def main():
     if 'ARM' in os.environ:                                  # a child: one run
         return train(W, OUT, float(os.environ['T0']), os.environ['ARM'], float(os.environ['HEAD_WEIGHT']))
     make_worlds(W, T0)
+    if os.environ.get('WORLDS_ONLY'): return                # gpu_train.sh prepare: the worlds (their rigs), no training
     procs, logs = [], Path(os.environ.get('RUN', '/tmp/run')); logs.mkdir(parents=True, exist_ok=True)   # runs' logs stay off $OUT (8 files come back)
     runs = arms()
     for name, settings in runs.items():
