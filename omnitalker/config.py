@@ -171,7 +171,7 @@ class DiTConfig(ConfigBase):
     @classmethod
     def tiny(cls): return cls(dim=128, heads=4, ffn_dim=256, n_fusion=4, n_audio_branch=2, n_visual_branch=2, conv_pos_groups=8)
 
-# %% ../nbs/00_config.ipynb #1bb31233
+# %% ../nbs/00_config.ipynb #4ceb1aef
 TIME_SAMPLERS = ('uniform', 'logit_normal')
 SOLVERS = ('euler', 'midpoint', 'heun', 'rk4')
 
@@ -192,6 +192,7 @@ class FlowConfig(ConfigBase):
     loss_weight_audio: float = 1.0     # CFM loss weight of the mel stream
     loss_weight_visual: float = 1.0    # CFM loss weight of the motion stream
     loss_weight_head: float = 1.0      # weight of the head-pose channels (pitch, yaw, roll) inside the motion loss; others 1
+    loss_weight_pitch_band: float = 1.0  # weight of the mel bins below 1 kHz (where a voice's harmonics, so its pitch, are resolved) inside the mel loss; others 1
     nfe: int = 32                      # ODE steps (model calls = steps x solver stages x (1 + active CFG scales))
     solver: str = 'euler'              # 'euler', 'midpoint', 'heun' or 'rk4'
     sway: float | None = -1.0          # F5-TTS sway coefficient s (None: uniform time grid)
@@ -208,7 +209,7 @@ class FlowConfig(ConfigBase):
         for p in ('span_at_end', 'span_at_boundary'): _require(0 <= getattr(self, p) <= 1, n, p, f"must be a probability in [0, 1], got {getattr(self, p)}")
         for p in ('drop_text', 'drop_audio', 'drop_visual'):
             _require(0 <= getattr(self, p) < 1, n, p, f"must be a probability in [0, 1), got {getattr(self, p)}")
-        for w in ('loss_weight_audio', 'loss_weight_visual', 'loss_weight_head'): _require(getattr(self, w) >= 0, n, w, "must be >= 0")
+        for w in ('loss_weight_audio', 'loss_weight_visual', 'loss_weight_head', 'loss_weight_pitch_band'): _require(getattr(self, w) >= 0, n, w, "must be >= 0")
         _require(self.mel_ceiling is None or math.isfinite(self.mel_ceiling), n, 'mel_ceiling', f"must be a finite log-mel value or None, got {self.mel_ceiling}")
     @classmethod
     def paper(cls): return cls()

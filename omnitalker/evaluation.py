@@ -18,7 +18,7 @@ from .dataset import ClipRecord, scan_clips, split_records, align_streams
 # %% auto #0
 __all__ = ['NEW_TEXTS', 'FEATURES', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet', 'follow_test', 'nearest',
            'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion', 'correlations',
-           'median_ratio', 'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
+           'median_ratio', 'ratio_by_band', 'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -156,6 +156,15 @@ def correlations(res: pd.DataFrame) -> dict:
 def median_ratio(res: pd.DataFrame, stat: str = 'f0') -> float:
     "The median over clips of a generated statistic over its reference's (`stat`: 'f0', 'head_amp' or 'head_freq')."
     return float(np.median(res[f'gen_{stat}'] / res[f'ref_{stat}']))
+
+def ratio_by_band(res: pd.DataFrame,     # from `follow_test`
+                  stat: str = 'f0',      # 'f0', 'head_amp' or 'head_freq'
+                  edges=(0, 100, 130, 170, 210, np.inf),   # band edges on the reference's value (F0: Hz)
+                 ) -> pd.DataFrame:      # per band [lo, hi): clips, median generated / reference
+    "The median ratio of a generated statistic to its reference's, in bands of the reference's value: where the output is pulled."
+    band = pd.cut(res[f'ref_{stat}'], list(edges), right=False)
+    ratio = res[f'gen_{stat}'] / res[f'ref_{stat}']
+    return ratio.groupby(band, observed=True).agg(clips='size', median_ratio='median')
 
 # %% ../nbs/15_evaluation.ipynb #c48fafc1
 def plot_follow(res: pd.DataFrame, title: str = ''):

@@ -7,7 +7,7 @@
 # The take worlds are made on the device (features only, as nb 11's stage 9 makes them) from the speakers' face rigs
 # made here (mediapipe is too big to carry). After every 250 updates the EMA weights are written to $OUT/<arm>/ as a
 # release (generator_tiny.safetensors + .json), with the log, so a run stopped by its time limit still returns its latest
-# weights. NX=n adds n more people (speakers 1000 on, one take each; nb 11's stage 17). WORLDS_ONLY=1 makes the worlds and stops. The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
+# weights. NX=n adds n more people (speakers 1000 on, one take each; nb 11's stage 17). PITCH_BAND=w weighs the mel bins below 1 kHz w times the rest (nb 06; nb 11's stage 18). WORLDS_ONLY=1 makes the worlds and stops. The device returns at most 8 files: three arms fit (the logs go back as one logs.tar). DEV=cpu runs it here (nb 11's stage 13: B=8 NUM_WORKERS=0).
 import os, sys, time, shutil, subprocess
 from pathlib import Path
 from omnitalker.dataset import scan_clips, split_records, WorldDataset, RoomAugment, SwayAugment, collate
@@ -40,6 +40,7 @@ def train(W, OUT, T0, name, head_weight):
     DEV = os.environ.get('DEV', 'cuda')
     tiny = OmniTalkerConfig.tiny()
     cfg = tiny.replace(flow=tiny.flow.replace(mask_min=0.4, mask_max=0.6, span_at_end=1.0, span_at_boundary=1.0, loss_weight_head=head_weight,
+                                       loss_weight_pitch_band=float(os.environ.get('PITCH_BAND', 1)),   # nb 11's stage 18 (not shipped): 4
                                        time_sampler=os.environ.get('TIME_SAMPLER', 'uniform'), logit_mean=float(os.environ.get('LOGIT_MEAN', 0))))   # stage 9: uniform
     recs = split_records(scan_clips(W / 'wide'), held_per_speaker=4, seed=0)[0] + scan_clips(W / 'more')
     if NX: recs += scan_clips(W / f'extra{NX}')
