@@ -3,6 +3,7 @@
 #   here:   tools/gpu_check.sh prepare   -> .whl/ (py3.12 wheels the device image lacks), .gpu/ref.pkl (a prepared reference)
 #   device: tools/gpu_check.sh run       (carry .whl and .gpu) -> the gpu-flagged notebook cells, then the benchmarks
 # Session 8 (2026-11-26, one H100): about 2 min of machine time, 1-2 min more to start it; results in nbs 05/10/11/12.
+# Session 16 (2026-11-27, one H100): 143 s of command, 177 s held with the start; both cards' figures in nbs 05/10/11/12.
 # The device image has Python 3.12, torch, numpy 2, pandas, opencv, scipy, matplotlib, but no nbdev/librosa/ffmpeg,
 # and no mediapipe (too big to carry), hence the reference is prepared here and pickled (dev tool only, never the library).
 set -u

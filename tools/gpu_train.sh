@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train the tiny generator further on a lent GPU (tools/gpu_train_takes.py: nb 11's stage 12, stage 9's settings with stage 10's triples).
 #   here:   tools/gpu_train.sh prepare   -> .whl2/ (py3.12 wheels: fastcore, espeak, librosa + deps), .gpu2/ (the release to
-#           start from (env INIT), its config, the take worlds' face rigs (env TAKES, default runs/w14): ~35 MB; with NX=n the
-#           rigs of n more people too, 47 KB each: carry holds 64 MiB in all, so n up to about 350 beside .whl2's 12 MB)
+#           start from (env INIT), its config, the take worlds' face rigs (env TAKES, default runs/w14): ~34 MB; with NX=n the
+#           rigs of n more people too, 47 KB each. The 64 MiB limit counts the tracked tree (18 MB) with the carry, so
+#           .whl2 (12 MB) and .gpu2 fill it already: NX=300 was refused in session 16: NX has no room unless the take worlds' rigs go)
 #   device: tools/gpu_train.sh run       (carry .whl2 and .gpu2; env ARMS or HEADWS, STEPS, STOP, B, P3, ROOM, SWAY, TIME_SAMPLER, LOGIT_MEAN,
 #           BUDGET seconds) -> $OUT/<arm>/generator_tiny.*, $OUT/logs.tar (each arm's log.csv)
 # Session 9 (nb 11's stage 12): the 7,200-clip worlds took 512 s on the H100 machine's 16 cores (13 clips/s). Since the world's
