@@ -16,9 +16,10 @@ from .world import estimate_f0, estimate_head, load_clip
 from .dataset import ClipRecord, scan_clips, split_records, align_streams
 
 # %% auto #0
-__all__ = ['NEW_TEXTS', 'FEATURES', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet', 'follow_test', 'nearest',
-           'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion', 'correlations',
-           'median_ratio', 'ratio_by_band', 'plot_follow', 'follow_summary', 'follow_report', 'follow_main']
+__all__ = ['NEW_TEXTS', 'FEATURES', 'LOW_VOICE_HZ', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet',
+           'follow_test', 'nearest', 'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion',
+           'correlations', 'median_ratio', 'ratio_by_band', 'low_voice_ratio', 'plot_follow', 'follow_summary',
+           'follow_report', 'follow_main']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -85,6 +86,10 @@ class FollowSet:
     @property
     def speakers(self) -> list[str]: return list(self.profile.index)
     def __repr__(self): return f"FollowSet({len(self.speakers)} people, {len(self.refs)} references)"
+
+    def select(self, keep) -> FollowSet:
+        "The same people and profiles with only the references for which `keep(ref)` is true, e.g. `lambda r: r['ref_f0'] < 110`."
+        return FollowSet([r for r in self.refs if keep(r)], self.profile, self.vocoder)
 
 # %% ../nbs/15_evaluation.ipynb #52521597
 def follow_test(model,                     # an `OmniTalker` (or anything with its `generate`)
@@ -165,6 +170,18 @@ def ratio_by_band(res: pd.DataFrame,     # from `follow_test`
     band = pd.cut(res[f'ref_{stat}'], list(edges), right=False)
     ratio = res[f'gen_{stat}'] / res[f'ref_{stat}']
     return ratio.groupby(band, observed=True).agg(clips='size', median_ratio='median')
+
+# %% ../nbs/15_evaluation.ipynb #48314711
+LOW_VOICE_HZ = 110.0   # a reference speaking below this is a low voice: the side of `ratio_by_band` where the floor is
+
+def low_voice_ratio(model,                          # an `OmniTalker` (or anything with its `generate`)
+                    sets: list[FollowSet],          # e.g. three fresh tens
+                    below: float = LOW_VOICE_HZ,    # Hz: the references whose F0 is below this
+                    **sample_kw) -> float:          # passed to `generate` (nfe, cfg_*, ...)
+    "The median generated / reference F0 over the references of `sets` that speak below `below` Hz: 1 is no pitch floor."
+    low = [fs.select(lambda r: r['ref_f0'] < below) for fs in sets]
+    if not any(fs.refs for fs in low): raise ValueError(f"low_voice_ratio: no reference speaks below {below} Hz")
+    return median_ratio(pd.concat([follow_test(model, fs, **sample_kw) for fs in low if fs.refs]), 'f0')
 
 # %% ../nbs/15_evaluation.ipynb #c48fafc1
 def plot_follow(res: pd.DataFrame, title: str = ''):
