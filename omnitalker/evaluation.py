@@ -18,8 +18,8 @@ from .dataset import ClipRecord, scan_clips, split_records, align_streams
 # %% auto #0
 __all__ = ['NEW_TEXTS', 'FEATURES', 'LOW_VOICE_HZ', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet',
            'follow_test', 'nearest', 'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion',
-           'correlations', 'median_ratio', 'ratio_by_band', 'low_voice_ratio', 'plot_follow', 'follow_summary',
-           'follow_report', 'follow_main']
+           'correlations', 'median_ratio', 'ratio_by_band', 'low_voice_median', 'low_voice_ratio', 'plot_follow',
+           'follow_summary', 'follow_report', 'follow_main']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -174,14 +174,21 @@ def ratio_by_band(res: pd.DataFrame,     # from `follow_test`
 # %% ../nbs/15_evaluation.ipynb #48314711
 LOW_VOICE_HZ = 110.0   # a reference speaking below this is a low voice: the side of `ratio_by_band` where the floor is
 
+def low_voice_median(res: pd.DataFrame,              # from `follow_test`
+                     below: float = LOW_VOICE_HZ,       # Hz: the references whose F0 is below this
+                    ) -> float | None:                  # None when no reference is that low
+    "The median generated / reference F0 of the clips whose reference speaks below `below` Hz: 1 is no pitch floor."
+    low = res[res.ref_f0 < below]
+    return median_ratio(low, 'f0') if len(low) else None
+
 def low_voice_ratio(model,                          # an `OmniTalker` (or anything with its `generate`)
                     sets: list[FollowSet],          # e.g. three fresh tens
                     below: float = LOW_VOICE_HZ,    # Hz: the references whose F0 is below this
                     **sample_kw) -> float:          # passed to `generate` (nfe, cfg_*, ...)
-    "The median generated / reference F0 over the references of `sets` that speak below `below` Hz: 1 is no pitch floor."
+    "`low_voice_median` of `model` on the references of `sets` that speak below `below` Hz, generating for those alone."
     low = [fs.select(lambda r: r['ref_f0'] < below) for fs in sets]
     if not any(fs.refs for fs in low): raise ValueError(f"low_voice_ratio: no reference speaks below {below} Hz")
-    return median_ratio(pd.concat([follow_test(model, fs, **sample_kw) for fs in low if fs.refs]), 'f0')
+    return low_voice_median(pd.concat([follow_test(model, fs, **sample_kw) for fs in low if fs.refs]), below)
 
 # %% ../nbs/15_evaluation.ipynb #c48fafc1
 def plot_follow(res: pd.DataFrame, title: str = ''):
@@ -206,7 +213,8 @@ def follow_summary(res: pd.DataFrame, profile: pd.DataFrame,
     return {'pitch + head, per clip': float(acc.loc['pitch + head', 'generated']),
             'pitch + head, per speaker': own_profile_counts(st)['pitch + head'],
             **{f'corr {k}': v for k, v in correlations(res).items()},
-            **{f'ratio {k}': median_ratio(res, k) for k in ('f0', 'head_amp', 'head_freq')}}
+            **{f'ratio {k}': median_ratio(res, k) for k in ('f0', 'head_amp', 'head_freq')},
+            'ratio f0, low voices': low_voice_median(res)}
 
 def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = True, **sample_kw) -> tuple[pd.DataFrame, dict]:
     "Run the follow test and print its tables (accuracy, correlations and ratios, per speaker, confusion); return its rows and `follow_summary`."
@@ -215,6 +223,8 @@ def follow_report(model, fs: FollowSet, name: str = 'model', progress: bool = Tr
     print(f"{name}: {len(fs.speakers)} people, {len(fs.refs)} references\n{acc.round(2).to_string()}")
     print('correlation with the reference across clips:', {k: round(v, 2) for k, v in correlations(res).items()})
     print('generated / reference, median:', {k: round(median_ratio(res, k), 2) for k in ('f0', 'head_amp', 'head_freq')})
+    bands = ratio_by_band(res)
+    print("F0 ratio by the reference's pitch:", {f'{b.left:g}-{b.right:g} Hz': f'{r.median_ratio:.2f} ({int(r.clips)})' for b, r in bands.iterrows()})
     print(f"\nper speaker (median of their clips) and the nearest profile:\n{st.round(3).to_string()}")
     print('speakers nearest their own profile:', own_profile_counts(st))
     print(f"\nconfusion, pitch + head (rows: the reference's speaker, columns: the nearest profile):\n{confusion(res, fs.profile).to_string()}")
