@@ -19,7 +19,7 @@ from .dataset import ClipRecord, scan_clips, split_records, align_streams
 __all__ = ['NEW_TEXTS', 'FEATURES', 'LOW_VOICE_HZ', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet',
            'follow_test', 'nearest', 'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion',
            'correlations', 'median_ratio', 'ratio_by_band', 'low_voice_median', 'low_voice_ratio', 'plot_follow',
-           'follow_summary', 'follow_report', 'follow_main']
+           'follow_summary', 'follow_report', 'follow_main', 'pitch_drift']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -253,3 +253,41 @@ def follow_main(release: str | Path,     # a generator release (`.safetensors` +
     if json_out:
         with open(json_out, 'a') as f: f.write(json.dumps(summary) + '\n')
     return summary
+
+# %% ../nbs/15_evaluation.ipynb #16ca491a
+def pitch_drift(model,                             # an `OmniTalker`
+                worlds,                            # a world directory (nb 07), or several: their people are pooled
+                t0s=(0.0, 0.3, 0.5, 0.7, 0.9),     # flow times to start from; 0 is plain generation from noise
+                nfe: int = 16,                     # Euler steps over [t0, 1]
+                per_person: int = 2,               # pairs of clips taken from each person
+                below: float = LOW_VOICE_HZ,       # Hz: the low voices
+                seed: int = 0) -> pd.DataFrame:    # per t0: median generated / true F0 of the low voices and of the others
+    "Where along the flow a voice's pitch drifts: regenerate the second clip of pairs of one person's clips with the conditional field (no guidance), from the true clip noised to `t0`."
+    from omnitalker.model import span_masks
+    from omnitalker.flow_matching import ODESolver
+    from omnitalker.dataset import WorldDataset, collate
+    cfg, vocoder = model.config, GriffinLim(model.config.audio)
+    true_f0, gen_f0 = [], {t0: [] for t0 in t0s}
+    for world in [worlds] if isinstance(worlds, (str, Path)) else worlds:
+        ds = WorldDataset(scan_clips(world), cfg, pairs=True, seed=1)
+        ks, taken = [], {}
+        for k in range(len(ds)):                                        # the first `per_person` pairs of each person
+            s = ds.records[k].speaker
+            if ds.partner(k) is not None and taken.get(s, 0) < per_person: ks.append(k); taken[s] = taken.get(s, 0) + 1
+        b = collate([ds[k] for k in ks]); real = b.masks
+        span = span_masks(b.ref_seconds, b.mel_lens / model.rates[0], *real, model.rates)   # the second clip (nb 06)
+        x1 = (model.norm_mel(b.mel) * real[0][..., None], model.norm_motion(b.motion) * real[1][..., None])   # (b, n, 100), (b, m, 62)
+        ref = tuple(x * (r & ~s)[..., None] for x, r, s in zip(x1, real, (span.mask_a, span.mask_b)))     # the first clip, clean
+        f0 = lambda mel: [estimate_f0(vocoder.decode(mel[i][span.mask_a[i]].float()).numpy()) for i in range(len(ks))]
+        true_f0 += f0(b.mel)
+        with torch.no_grad():
+            text = model.embed_text(b.text, b.mel.shape[1], b.motion.shape[1], real[0])
+            solver = ODESolver(lambda x, t: model(*x, *ref, *text, t, *real))
+            for t0 in t0s:
+                g = torch.Generator().manual_seed(seed)
+                x0 = tuple((1 - t0) * torch.randn(x.shape, generator=g) + t0 * x for x in x1)   # nb 01's path at t0
+                gen_f0[t0] += f0(model.denorm_mel(solver.sample(x0, torch.linspace(t0, 1, nfe + 1), 'euler')[0]))
+    true_f0 = np.array(true_f0); low = true_f0 < below
+    med = lambda r, m: float(np.median(r[m])) if m.any() else np.nan
+    return pd.DataFrame([dict(t0=t0, pairs=len(true_f0), low_voices=int(low.sum()), low=med(np.array(g) / true_f0, low),
+                              others=med(np.array(g) / true_f0, ~low)) for t0, g in gen_f0.items()]).set_index('t0')
