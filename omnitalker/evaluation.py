@@ -13,7 +13,9 @@ from .config import OmniTalkerConfig
 from .audio import GriffinLim
 from .face import MOTION_INDEX
 from .world import estimate_f0, estimate_head, load_clip
-from .dataset import ClipRecord, scan_clips, split_records, align_streams
+from .dataset import ClipRecord, scan_clips, split_records, align_streams, WorldDataset, collate
+from .flow_matching import ODESolver
+from .model import span_masks
 
 # %% auto #0
 __all__ = ['NEW_TEXTS', 'FEATURES', 'LOW_VOICE_HZ', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet',
@@ -263,9 +265,6 @@ def pitch_drift(model,                             # an `OmniTalker`
                 below: float = LOW_VOICE_HZ,       # Hz: the low voices
                 seed: int = 0) -> pd.DataFrame:    # per t0: median generated / true F0 of the low voices and of the others
     "Where along the flow a voice's pitch drifts: regenerate the second clip of pairs of one person's clips with the conditional field (no guidance), from the true clip noised to `t0`."
-    from omnitalker.model import span_masks
-    from omnitalker.flow_matching import ODESolver
-    from omnitalker.dataset import WorldDataset, collate
     cfg, vocoder = model.config, GriffinLim(model.config.audio)
     true_f0, gen_f0 = [], {t0: [] for t0 in t0s}
     for world in [worlds] if isinstance(worlds, (str, Path)) else worlds:
@@ -285,8 +284,8 @@ def pitch_drift(model,                             # an `OmniTalker`
             solver = ODESolver(lambda x, t: model(*x, *ref, *text, t, *real))
             for t0 in t0s:
                 g = torch.Generator().manual_seed(seed)
-                x0 = tuple((1 - t0) * torch.randn(x.shape, generator=g) + t0 * x for x in x1)   # nb 01's path at t0
-                gen_f0[t0] += f0(model.denorm_mel(solver.sample(x0, torch.linspace(t0, 1, nfe + 1), 'euler')[0]))
+                x_t0 = tuple((1 - t0) * torch.randn(x.shape, generator=g) + t0 * x for x in x1)   # nb 01's path at t0
+                gen_f0[t0] += f0(model.denorm_mel(solver.sample(x_t0, torch.linspace(t0, 1, nfe + 1), 'euler')[0]))
     true_f0 = np.array(true_f0); low = true_f0 < below
     med = lambda r, m: float(np.median(r[m])) if m.any() else np.nan
     return pd.DataFrame([dict(t0=t0, pairs=len(true_f0), low_voices=int(low.sum()), low=med(np.array(g) / true_f0, low),
