@@ -21,7 +21,7 @@ from .model import span_masks
 __all__ = ['NEW_TEXTS', 'FEATURES', 'LOW_VOICE_HZ', 'clip_stats', 'speaker_profiles', 'test_references', 'FollowSet',
            'follow_test', 'nearest', 'clip_nearest', 'accuracy', 'speaker_table', 'own_profile_counts', 'confusion',
            'correlations', 'median_ratio', 'ratio_by_band', 'low_voice_median', 'low_voice_ratio', 'plot_follow',
-           'follow_summary', 'follow_report', 'follow_main', 'pitch_drift']
+           'follow_summary', 'follow_report', 'follow_main', 'pair_streams', 'pitch_drift']
 
 # %% ../nbs/15_evaluation.ipynb #1c170e30
 NEW_TEXTS = ("The wide road shimmered in the hot sun.", "The lazy cow lay in the cool grass.",   # Harvard list 4 (IEEE 1969):
@@ -257,6 +257,14 @@ def follow_main(release: str | Path,     # a generator release (`.safetensors` +
     return summary
 
 # %% ../nbs/15_evaluation.ipynb #16ca491a
+def pair_streams(model, batch) -> tuple:   # (span, (x1_a, x1_b), (ref_a, ref_b))
+    "A batch of pairs (nb 09) as a probe of its second clips sees it: their span (nb 06), both streams standardised, and the first clips alone as the clean reference."
+    real = batch.masks
+    span = span_masks(batch.ref_seconds, batch.mel_lens / model.rates[0], *real, model.rates)    # from where the second clip starts
+    x1 = (model.norm_mel(batch.mel) * real[0][..., None], model.norm_motion(batch.motion) * real[1][..., None])   # (b, n, 100), (b, m, 62)
+    ref = tuple(x * (r & ~s)[..., None] for x, r, s in zip(x1, real, (span.mask_a, span.mask_b)))
+    return span, x1, ref
+
 def pitch_drift(model,                             # an `OmniTalker`
                 worlds,                            # a world directory (nb 07), or several: their people are pooled
                 t0s=(0.0, 0.3, 0.5, 0.7, 0.9),     # flow times to start from; 0 is plain generation from noise
@@ -274,9 +282,7 @@ def pitch_drift(model,                             # an `OmniTalker`
             s = ds.records[k].speaker
             if ds.partner(k) is not None and taken.get(s, 0) < per_person: ks.append(k); taken[s] = taken.get(s, 0) + 1
         b = collate([ds[k] for k in ks]); real = b.masks
-        span = span_masks(b.ref_seconds, b.mel_lens / model.rates[0], *real, model.rates)   # the second clip (nb 06)
-        x1 = (model.norm_mel(b.mel) * real[0][..., None], model.norm_motion(b.motion) * real[1][..., None])   # (b, n, 100), (b, m, 62)
-        ref = tuple(x * (r & ~s)[..., None] for x, r, s in zip(x1, real, (span.mask_a, span.mask_b)))     # the first clip, clean
+        span, x1, ref = pair_streams(model, b)                          # the second clip's span; the first clip, clean
         f0 = lambda mel: [estimate_f0(vocoder.decode(mel[i][span.mask_a[i]].float()).numpy()) for i in range(len(ks))]
         true_f0 += f0(b.mel)
         with torch.no_grad():

@@ -8,7 +8,7 @@
 from __future__ import annotations
 import functools, math
 from dataclasses import dataclass
-import librosa, torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from .config import OmniTalkerConfig, AudioConfig, LossOutput
 from .flow_matching import ot_path, cfm_loss, sample_t, time_grid, ODESolver, GuidedVelocity, clip_prediction, sample_drops, repeat_batch
@@ -238,6 +238,7 @@ PITCH_BAND_HZ = 1000.0   # below this the HTK mel bins (centres 21-48 Hz apart, 
 @functools.lru_cache
 def _in_pitch_band(audio: AudioConfig) -> torch.Tensor:
     "(n_mels,) bool: the HTK mel bins (nb 03's filterbank) centred below `PITCH_BAND_HZ`; once per config, not once per step."
+    import librosa
     centres = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.f_min, fmax=audio.f_max or audio.sample_rate / 2, htk=True)[1:-1]
     return torch.from_numpy(centres < PITCH_BAND_HZ)
 
