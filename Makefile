@@ -5,14 +5,14 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-export MPLBACKEND := Agg
+NODE  := tools/node_modules/.installed
 
-.PHONY: help install demo test test-slow export readme docs lab info
+.PHONY: help install demo test test-slow export readme docs figures lab info
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
 
-install: $(STAMP)  ## create .venv with CPU torch and omnitalker (editable, dev extras); a second run is instant
+install: $(STAMP) $(NODE)  ## create .venv with CPU torch and omnitalker (editable, dev extras), and the docs' offline assets; a second run is instant
 
 # Reinstall only when the dependency list changes. torch is pinned first: an open range would pull a CUDA build.
 $(STAMP): settings.ini setup.py
@@ -24,6 +24,17 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/python -c 'from omnitalker.world import warm_librosa; warm_librosa()'   # librosa's numba cache, written by one process (nb 07)
 	$(BIN)/pip check
 	touch $(STAMP)
+
+# The book's offline assets from the npm registry (tools/package.json): KaTeX typesets the math when the pages are built,
+# the widgets' HTML manager draws saved widget state. Nothing is fetched when a page is viewed.
+$(NODE): tools/package.json tools/package-lock.json
+	@command -v npm >/dev/null || { echo "make install: npm (Node.js) is needed for the docs' math and widgets: apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE)
+
+# Scripts and tests draw figures off screen; kernels (`make lab`, `make docs`, `make figures`) must not inherit this, or
+# matplotlib never switches to inline output and a notebook shows no figure.
+demo test test-slow info: export MPLBACKEND := Agg
 
 # the sentence lives in nb 12 (omnitalker.generate.DEMO_TEXT); `?=` is expanded when the recipe runs, after install
 DEMO_TEXT ?= $(shell $(BIN)/python -c 'from omnitalker.generate import DEMO_TEXT; print(DEMO_TEXT)')
@@ -51,11 +62,15 @@ test-slow: install  ## also run cells flagged slow (minutes)
 readme: install  ## regenerate README.md from nbs/index.ipynb
 	$(BIN)/python tools/book.py readme
 
-docs: install  ## execute the notebooks and render them as HTML in _docs/ (no network, no quarto)
+docs: install  ## execute the notebooks and render them as HTML in _docs/ that works offline (no quarto)
 	$(BIN)/python tools/book.py docs --out _docs
 
+figures: install  ## execute the notebooks and store their pictures and printed results in nbs/ (so GitHub shows them); then commit
+	$(BIN)/python tools/book.py figures
+	$(BIN)/nbdev_clean
+
 lab: install  ## JupyterLab on nbs/ with ipywidgets (offline: no extension manager look-ups)
-	$(BIN)/jupyter lab --notebook-dir=nbs --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
+	env -u MPLBACKEND $(BIN)/jupyter lab --notebook-dir=nbs --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 
 info: install  ## versions, device, ffmpeg, configs
 	$(BIN)/omnitalker info

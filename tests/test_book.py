@@ -1,5 +1,5 @@
 "The book and its front page agree: README == index notebook, every notebook is in the index, names match modules."
-import json, re, subprocess, sys, configparser
+import json, os, re, subprocess, sys, configparser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +13,7 @@ def test_readme_is_generated_from_index():
 
 def test_every_notebook_is_linked_from_index():
     index = book.readme_text()
-    missing = [p.name for p in NBS if f'({p.name})' not in index]
+    missing = [p.name for p in NBS if f'(nbs/{p.name})' not in index]
     assert not missing, f'add these to the table in nbs/index.ipynb: {missing}'
 
 def test_notebook_name_matches_module():
@@ -35,7 +35,8 @@ def test_settings():
     assert d['tst_flags'].split() == ['slow', 'gpu'] and d['readme_nb'] == 'index.ipynb'
     assert 'torchvision' not in d['requirements'] and 'torchaudio' not in d['requirements']
 
-def test_docs_prepare_skips_flagged_cells_and_hides_hidden_ones():
+def test_docs_prepare_marks_cells_in_place():
+    "Export cells and slow/gpu cells are not run, hidden cells run and leave the page; no cell moves (figures maps outputs back by position)."
     import nbformat
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('#| default_exp x'),
@@ -44,5 +45,63 @@ def test_docs_prepare_skips_flagged_cells_and_hides_hidden_ones():
         nbformat.v4.new_code_cell('x = 1'),
         nbformat.v4.new_code_cell('#| hide\nimport nbdev; nbdev.nbdev_export()')])
     cells = book.prepare(nb).cells
-    assert [c.cell_type for c in cells] == ['code', 'markdown', 'raw', 'code']
-    assert cells[0].metadata['book_hidden'] and cells[2].source == 'train(10_000)' and 'slow' in cells[1].source
+    assert len(cells) == 5
+    tags = [c.metadata.get('tags', []) for c in cells]
+    assert tags == [['skip-execution'], [], ['skip-execution', 'slow'], [], ['skip-execution']]
+    assert [bool(c.metadata.get('book_hidden')) for c in cells] == [True, True, False, False, True]
+    shown = book.for_page(nb).cells
+    assert [c.source for c in shown] == ['train(10_000)', 'x = 1']
+
+def test_stored_outputs_keep_what_teaches():
+    "Pictures, printed text and tables are stored; stderr, errors, widget views and inlined players are not."
+    import nbformat
+    v4 = nbformat.v4
+    c = v4.new_code_cell('x', outputs=[v4.new_output('stream', name='stdout', text='loss 0.1\n'),
+                                       v4.new_output('stream', name='stderr', text='100%|####|\n'),
+                                       v4.new_output('display_data', data={'image/png': 'iVBO', 'text/plain': '<Figure>'}),
+                                       v4.new_output('display_data', data={'application/vnd.jupyter.widget-view+json': {'model_id': 'a'}}),
+                                       v4.new_output('error', ename='E', evalue='e', traceback=[]),
+                                       v4.new_output('display_data', data={'text/html': '<audio controls><source src="data:audio/wav;base64,UklG"></audio>'}),
+                                       v4.new_output('execute_result', data={'text/plain': '3'}, execution_count=7)])
+    kept = book.stored_outputs(c)
+    assert book.smaller_picture({'image/png': 'iVBO'}) == {'image/png': 'iVBO'}     # small pictures stay PNG
+    assert [o.output_type for o in kept] == ['stream', 'display_data', 'execute_result'] and kept[2]['execution_count'] is None
+
+def test_large_pictures_are_stored_with_a_palette():
+    "A photograph-sized PNG is stored as a smaller PNG of the same size and nearly the same pixels; its other representations stay."
+    import base64, io
+    import numpy as np
+    from PIL import Image
+    y, x = np.mgrid[:384, :384] // 2
+    img = np.stack([x, y, (x + y) // 2], -1).astype(np.uint8) + np.random.default_rng(0).integers(0, 8, (384, 384, 3), dtype=np.uint8)
+    buf = io.BytesIO(); Image.fromarray(img).save(buf, 'PNG')
+    png = base64.b64encode(buf.getvalue()).decode()
+    out = book.smaller_picture({'image/png': png, 'text/plain': '<Figure>'})
+    assert set(out) == {'image/png', 'text/plain'} and len(out['image/png']) < len(png) / 2
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(out['image/png']))).convert('RGB')).astype(int)
+    assert back.shape == img.shape and np.abs(back - img).mean() < 6
+
+def test_readme_links_work_from_the_root():
+    assert book.readme_links('[01](01_flow_matching.ipynb), [lab](lab/x.ipynb#a), [w](https://x.org/a.ipynb), [n](nbs/02.ipynb)') == \
+        '[01](nbs/01_flow_matching.ipynb), [lab](nbs/lab/x.ipynb#a), [w](https://x.org/a.ipynb), [n](nbs/02.ipynb)'
+
+def test_docs_pages_work_offline(tmp_path):
+    "Two chapters rendered as `make docs` renders them (executed; MPLBACKEND=Agg as in `make test`): figures inline,"
+    " every script and stylesheet local, the math typeset (no raw TeX left), and previous/next/index links."
+    from bs4 import BeautifulSoup
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    subprocess.run([sys.executable, str(ROOT / 'tools' / 'book.py'), 'docs', '--out', str(tmp_path), '01_flow_matching', '10_renderer'],
+                   check=True, env=env, timeout=600, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for name in ('01_flow_matching', '10_renderer'):
+        soup = BeautifulSoup((tmp_path / f'{name}.html').read_text(encoding='utf-8'), 'html.parser')
+        imgs = soup.find_all('img')
+        assert imgs and all(i['src'].startswith('data:image/png') for i in imgs), name
+        srcs = [t.get('src') or t.get('href') for t in soup.find_all(['script', 'link']) if t.get('src') or t.get('href')]
+        assert srcs and not [s for s in srcs if re.match(r'\w+://|//', s)], (name, srcs)
+        assert all((tmp_path / s).exists() for s in srcs), (name, srcs)
+        assert soup.select('.katex') and not soup.select('.math-error'), name
+        for t in soup(['script', 'style', 'annotation']): t.decompose()    # annotation: KaTeX's MathML copy of the source, not shown
+        text = soup.get_text()
+        assert '$$' not in text and not re.search(r'\$[^$\n]{0,80}\\(frac|mathcal|mathbb|theta|sum|int|cdot|approx)\b', text), name
+        rels = {a.get('rel')[0] for a in soup.select('nav.book-nav a')}
+        assert rels == {'index', 'prev', 'next'}, (name, rels)
