@@ -9,7 +9,7 @@ import omnitalker
 
 # %% auto #0
 __all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect',
-           'cmd_follow', 'build_parser', 'main']
+           'cmd_follow', 'cmd_train', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -71,7 +71,7 @@ def _bench_render(args):
     return bench_render(configs=tuple(args.configs or (('tiny', 'paper') if dev == 'cuda' else ('tiny',))), repeats=args.repeats, device=dev)
 
 def _bench_generate(args):
-    "End-to-end generation with the shipped tiny models: per-stage seconds and RTF per ODE step count (issue 10's target: RTF <= 1)."
+    "End-to-end generation with the shipped tiny models: seconds of each part and RTF per ODE step count (the real-time target: RTF <= 1)."
     from omnitalker.generate import bench_generate
     print(bench_generate(steps=tuple(args.steps or (4, 8, 16)), repeats=args.repeats, device=args.device).to_string())
 
@@ -156,6 +156,24 @@ def cmd_follow(args):
     follow_main(args.release, args.world, args.held, args.refs, args.json, nfe=args.steps,
                 cfg_text=args.cfg_text, cfg_audio=args.cfg_audio, cfg_visual=args.cfg_video)
 
+# %% ../nbs/90_cli.ipynb #38d4d8f6
+def _train_args(p: argparse.ArgumentParser):
+    p.add_argument('recipe', nargs='?', default=None, help='recipe JSON (start one with --print-recipe tiny)')
+    p.add_argument('--world', action='append', default=[], help='world directory (omnitalker world); repeat for several, in the recipe\'s order')
+    p.add_argument('--out', default=None, help='run directory: resumed if it holds a run; the release is OUT/generator')
+    p.add_argument('--init', default=None, help="release (or run) to start from (default: the recipe's init)")
+    p.add_argument('--device', default='auto', help='auto, cpu, cuda or mps')
+    p.add_argument('--steps', type=int, default=None, help="stop once the run has made N updates (default: the recipe's train.max_steps)")
+    p.add_argument('--workers', type=int, default=0, help='data-loading processes')
+    p.add_argument('--print-recipe', default=None, metavar='NAME', help='print the recipe tiny, paper or release, and exit')
+
+def cmd_train(args):
+    "Train a generator by a recipe on world clips (nb 11)."
+    from omnitalker.train import train_main, recipe_named
+    if args.print_recipe: print(recipe_named(args.print_recipe).to_json()); return 0
+    if not (args.recipe and args.world and args.out): raise ValueError("give a RECIPE, at least one --world DIR and --out DIR (or --print-recipe tiny)")
+    train_main(args.recipe, args.world, args.out, args.init, args.device, args.steps, args.workers)
+
 # %% ../nbs/90_cli.ipynb #f03850cf
 def _no_args(p: argparse.ArgumentParser): pass
 
@@ -165,6 +183,7 @@ SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),
     'follow': (cmd_follow, _follow_args, 'does a generator follow its references? the follow test on a world (nb 15)'),
+    'train': (cmd_train, _train_args, 'train a generator by a recipe on world clips, with a release at every checkpoint (nb 11)'),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }
 

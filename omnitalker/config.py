@@ -11,7 +11,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'ConfigError',
            'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig',
-           'RendererConfig', 'TrainConfig', 'flatten', 'config_table', 'LossOutput', 'default_device', 'ffmpeg_exe']
+           'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table', 'LossOutput',
+           'default_device', 'ffmpeg_exe']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -340,6 +341,45 @@ class TrainConfig(ConfigBase):
         "The §B.2 fine-tune stage derived from this (pre-train) config."
         steps = steps or max(1, self.max_steps // 10)
         return self.replace(stage='finetune', lr=self.lr * lr_scale, max_steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
+
+# %% ../nbs/00_config.ipynb #45dc051d
+@dataclass(frozen=True)
+class DataConfig(ConfigBase):
+    "How training items are made from world clips (nb 09's `WorldDataset`): pairs, triples, repeats, drawn conditions, held-out clips."
+    _positive = ('repeats',)
+    pairs: float = 1.0               # P(an item is a pair: another clip of the speaker (in a take, the one said before), then this one); 0: single clips
+    triples: float = 0.0             # P(a take's pair item starts one clip earlier: three clips)
+    repeats: int = 1                 # each clip appears this many times per epoch (with other partners)
+    room: float = 0.0                # P(an item gets drawn recording conditions): nb 09's `RoomAugment(p=room)`, its other settings default; 0: off
+    sway: float = 0.0                # P(an item's head sway is resized by a drawn factor): nb 09's `SwayAugment(p=sway)`; 0: off
+    held_per_speaker: tuple = ()     # per world, in the order the worlds are given: clips of each speaker kept out of training (missing: 0)
+    seed: int = 0                    # partners, drawn conditions and the held-out clips are pure functions of it
+
+    def _check(self):
+        n = type(self).__name__
+        for p in ('pairs', 'triples', 'room', 'sway'): _require(0 <= getattr(self, p) <= 1, n, p, f"must be a probability in [0, 1], got {getattr(self, p)}")
+        _require(all(isinstance(h, int) and h >= 0 for h in self.held_per_speaker), n, 'held_per_speaker', f"must be whole numbers >= 0, one per world, got {self.held_per_speaker}")
+    @classmethod
+    def paper(cls): return cls(pairs=0.0)   # §B.2: the span is infilled inside one utterance, the rest of it is the reference
+    @classmethod
+    def tiny(cls): return cls(pairs=1.0, triples=0.5, repeats=4, room=0.5)   # the shipped tiny release's items (nb 11)
+
+# %% ../nbs/00_config.ipynb #6e01a346
+@dataclass(frozen=True)
+class TrainRecipe(ConfigBase):
+    "Everything a training run needs besides its worlds: the model (training and sampling settings), the optimisation, the items, a start."
+    model: OmniTalkerConfig = field(default_factory=OmniTalkerConfig.tiny)   # built, trained, and written into every release of the run as is
+    train: TrainConfig = field(default_factory=TrainConfig.tiny)            # batch, steps, learning rate, warm-up, EMA, checkpoints, precision
+    data: DataConfig = field(default_factory=DataConfig.tiny)               # how world clips become items
+    init: str | None = None   # a release (path without suffix) whose weights the run starts from (the §B.2 fine-tune stage); None: from scratch
+
+    def _check(self):
+        _require(self.init is None or (isinstance(self.init, str) and self.init.strip() != ''), type(self).__name__, 'init',
+                 f"must be a release path or None, got {self.init!r}")
+    @classmethod
+    def paper(cls): return cls(OmniTalkerConfig.paper(), TrainConfig.paper(), DataConfig.paper())
+    @classmethod
+    def tiny(cls): return cls(OmniTalkerConfig.tiny(), TrainConfig.tiny(), DataConfig.tiny())
 
 # %% ../nbs/00_config.ipynb #116d992d
 def flatten(cfg: ConfigBase, prefix: str = '') -> dict:

@@ -12,20 +12,19 @@ import numpy as np
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .config import ConfigBase, TrainConfig
+from .config import ConfigBase, TrainConfig, TrainRecipe
+from .config import LossOutput, RESERVED_COLUMNS  # the contract lives in nb 00, before any model (models must not import this later module)
 
 # Shapes (einops letters): b items per process in a batch, B global batch (all processes) = b * world size,
 # N items in the dataset. Parameters are addressed by their `named_parameters()` names everywhere.
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SEED_DATA', 'SEED_LOSS', 'SEED_GLOBAL', 'RESUMABLE_CHANGES', 'Trainable', 'HasDiscriminator', 'lr_at',
-           'derive_seed', 'BatchPlan', 'EMA', 'amp_dtype', 'optimizer_state', 'load_optimizer_state',
-           'CheckpointMismatch', 'config_diff', 'check_config', 'DistInfo', 'dist_info', 'to_device', 'CsvLog',
-           'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp', 'random_av_batch', 'bench_train',
-           'config_class', 'save_release', 'load_release', 'release_from_run']
-
-# %% ../nbs/11_train.ipynb #c9eb6e33
-from .config import LossOutput, RESERVED_COLUMNS  # the contract lives in nb 00, before any model (models must not import this later module)
+__all__ = ['SCHEDULES', 'SEED_DATA', 'SEED_LOSS', 'SEED_GLOBAL', 'RESUMABLE_CHANGES', 'RECIPE_RESUMABLE', 'RECIPE_NAMES',
+           'Trainable', 'HasDiscriminator', 'lr_at', 'derive_seed', 'BatchPlan', 'EMA', 'amp_dtype', 'optimizer_state',
+           'load_optimizer_state', 'CheckpointMismatch', 'config_diff', 'check_config', 'DistInfo', 'dist_info',
+           'to_device', 'CsvLog', 'Trainer', 'find_checkpoint', 'plot_losses', 'setup_ddp', 'teardown_ddp',
+           'random_av_batch', 'bench_train', 'config_class', 'save_release', 'load_release', 'release_from_run',
+           'recipe_records', 'recipe_dataset', 'load_recipe', 'recipe_named', 'train_main']
 
 # %% ../nbs/11_train.ipynb #e44554e3
 @runtime_checkable
@@ -213,7 +212,6 @@ class _LossModule(nn.Module):
         out = self.model.loss(batch, generator) if which == 'g' else self.model.discriminator_loss(batch, generator)
         return out.total, out.terms
 
-# %% ../nbs/11_train.ipynb #1d6632f7
 def to_device(batch: Any, device: torch.device) -> Any:
     "Move every tensor in a batch (tensor, tuple, list, dict or dataclass of them) to `device`."
     import dataclasses
@@ -267,11 +265,12 @@ class Trainer:
                  min_lr_frac: float = 0.1,        # cosine floor, fraction of cfg.lr
                  num_workers: int = 0,            # DataLoader workers (items must not draw random numbers)
                  progress: bool = True,           # tqdm bar on rank 0
-                 cpu_autocast: bool = False):     # bf16 autocast on the CPU too
+                 cpu_autocast: bool = False,      # bf16 autocast on the CPU too
+                 on_save: Callable[[Path], Any] | None = None):   # called with each checkpoint directory once written (rank 0)
         if not isinstance(model, Trainable): raise TypeError(f"{type(model).__name__} has no `loss(batch, generator)` method")
         lr_at(0, cfg, schedule, min_lr_frac)  # validates schedule and min_lr_frac
         self.cfg, self.collate, self.run_dir, self.schedule, self.min_lr_frac = cfg, collate, Path(run_dir), schedule, min_lr_frac
-        self.dataset, self.num_workers, self.progress = dataset, num_workers, progress
+        self.dataset, self.num_workers, self.progress, self.on_save = dataset, num_workers, progress, on_save
         self.device, self.dist = torch.device(device), dist_info()
         self.model = model.to(self.device)
         self.amp = amp_dtype(cfg.precision, self.device.type, cpu_autocast)
@@ -282,7 +281,6 @@ class Trainer:
         self.log = CsvLog(self.run_dir / 'log.csv') if self.dist.rank == 0 else None
         self._t0: float | None = None  # wall clock of the first update (elapsed_s column)
 
-# %% ../nbs/11_train.ipynb #3cbcba31
 @patch
 def _setup_params(self: Trainer):
     "Split parameters into generator / discriminator, build the AdamWs, EMA, scaler and the (DDP) loss module."
@@ -398,6 +396,7 @@ def save(self: Trainer) -> Path:
         if final.exists(): shutil.rmtree(final)
         os.replace(tmp, final)
         _atomic_text(root / 'latest', final.name + '\n')
+        if self.on_save is not None: self.on_save(final)
     if self.dist.world_size > 1:
         import torch.distributed as dist
         dist.barrier()
@@ -428,7 +427,6 @@ def _load_weights(self: Trainer, ck: Path, use_ema: bool, ignore: Sequence[str] 
             for n, p in self.g_named: p.copy_(ema[n])
     return saved, ema
 
-# %% ../nbs/11_train.ipynb #0100be61
 @patch
 def resume(self: Trainer, path: str | Path) -> Trainer:
     "Restore weights, EMA, optimisers, scaler and step from a checkpoint (or a run's latest) to continue exactly."
@@ -574,7 +572,6 @@ def save_release(module: nn.Module,     # a module with a `.config` (ConfigBase)
     cfg.to_json(js)
     return st, js
 
-# %% ../nbs/11_train.ipynb #1d4a6c3f
 def _check_release_config(saved: dict, ccls: type, expect: ConfigBase | None, where: Path):
     "Raise `CheckpointMismatch` if the saved config is of another type, has unknown fields, or differs from `expect`."
     tag = saved.get('_type')
@@ -636,3 +633,106 @@ def release_from_run(run_dir: str | Path,   # a run directory (its latest checkp
     _save_tensors(tensors, st)
     _atomic_text(js, json.dumps(model_cfg, indent=2) + '\n')
     return st, js
+
+# %% ../nbs/11_train.ipynb #74d0ca45
+@patch
+def init_from_release(self: Trainer, path: str | Path,
+                      ignore: Sequence[str] = ('flow',)) -> Trainer:   # model-config sections that may differ from the release's
+    "Start this run from a release's weights (`save_release`, `release_from_run`); optimiser, EMA and step start fresh."
+    from safetensors.torch import load_model
+    st, js = _release_paths(path)
+    for f in (st, js):
+        if not f.exists(): raise FileNotFoundError(f"init: {f} not found (a release is <path>.safetensors + <path>.json)")
+    check_config(json.loads(js.read_text()), _config_dict(getattr(self.model, 'config', None)), 'model', js, ignore)
+    load_model(self.model, str(st), strict=True, device=str(self.device))
+    self.ema = EMA(self.g_named, self.cfg.ema_decay)
+    return self
+
+def recipe_records(recipe: TrainRecipe, worlds: Sequence[str | Path]) -> list:
+    "The training clips of `worlds` (nb 07), in order, without each world's held-out ones (`recipe.data.held_per_speaker`)."
+    from omnitalker.dataset import scan_clips, split_records
+    held = recipe.data.held_per_speaker
+    if not worlds: raise ValueError("train: no world given (make one with `omnitalker world`, pass it with --world DIR)")
+    if len(held) > len(worlds): raise ValueError(f"train: the recipe holds out clips of {len(held)} worlds (data.held_per_speaker = {list(held)}), {len(worlds)} given")
+    records = []
+    for k, world in enumerate(worlds):
+        if not Path(world).is_dir(): raise FileNotFoundError(f"train: world {world} is not a directory (make one with `omnitalker world`)")
+        recs = scan_clips(world)
+        records += split_records(recs, held_per_speaker=held[k], seed=recipe.data.seed)[0] if k < len(held) and held[k] else recs
+    return records
+
+def recipe_dataset(recipe: TrainRecipe, records: list) -> 'WorldDataset':
+    "nb 09's `WorldDataset` of `records` with the recipe's item settings."
+    from omnitalker.dataset import WorldDataset, RoomAugment, SwayAugment
+    d = recipe.data
+    return WorldDataset(records, recipe.model, pairs=d.pairs, repeats=d.repeats, seed=d.seed, triples=d.triples,
+                        room=RoomAugment(p=d.room) if d.room else None, sway=SwayAugment(p=d.sway) if d.sway else None)
+
+# %% ../nbs/11_train.ipynb #0e2634a3
+RECIPE_RESUMABLE = ('init', *(f'train.{k}' for k in RESUMABLE_CHANGES))   # recipe fields a resumed run may change
+RECIPE_NAMES = ('tiny', 'paper', 'release')
+
+def load_recipe(path: str | Path) -> TrainRecipe:
+    "A `TrainRecipe` from its JSON file; each way of failing is one line that names the file."
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"recipe {p} not found (start from `omnitalker train --print-recipe tiny`)")
+    try: return TrainRecipe.from_dict(json.loads(p.read_text()))
+    except json.JSONDecodeError as e: raise ValueError(f"recipe {p} is not valid JSON: {e}") from None
+    except (TypeError, AttributeError, ValueError) as e: raise ValueError(f"recipe {p}: {e}") from None
+
+def recipe_named(name: str) -> TrainRecipe:
+    "A recipe to start from: `TrainRecipe.tiny()`, `.paper()`, or 'release': the shipped tiny generator's (`generator_tiny.recipe.json`)."
+    if name not in RECIPE_NAMES: raise ValueError(f"recipe name must be one of {RECIPE_NAMES}, got {name!r}")
+    if name != 'release': return getattr(TrainRecipe, name)()
+    from omnitalker.generate import DEFAULT_GENERATOR
+    return load_recipe(DEFAULT_GENERATOR.with_name(DEFAULT_GENERATOR.name + '.recipe.json'))
+
+# %% ../nbs/11_train.ipynb #59908a0a
+def _check_resume(out: Path, recipe: TrainRecipe) -> TrainRecipe:
+    "The recipe a run in `out` goes on with: this one, which must equal the run's own but for `RECIPE_RESUMABLE`, with the run's `init`."
+    saved = out / 'recipe.json'
+    if not saved.exists(): return recipe   # a run not made by `train_main`: `Trainer.resume` checks its model and training configs
+    skip = lambda k: any(k == p or k.startswith(p + '.') for p in RECIPE_RESUMABLE)
+    diff = [d for d in config_diff(json.loads(saved.read_text()), json.loads(recipe.to_json())) if not skip(d[0])]
+    if diff: raise CheckpointMismatch(f"train: {out} holds a run of another recipe ({'; '.join(f'{k}: run {a!r}, recipe {b!r}' for k, a, b in diff)}); "
+                                      f"give another --out, or the run's own {saved}")
+    return recipe.replace(init=load_recipe(saved).init)
+
+def train_main(recipe: TrainRecipe | str | Path,  # a recipe, or its JSON file
+               worlds: Sequence[str | Path],      # world directories (nb 07) whose clips train, in order
+               out: str | Path,                   # the run: log.csv, checkpoints/, recipe.json and the release generator.*
+               init: str | Path | None = None,    # a release (or a run) to start from; default: the recipe's `init`
+               device: str = 'auto',              # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', ...
+               stop: int | None = None,           # stop once the run has made this many updates (default: train.max_steps)
+               workers: int = 0,                  # DataLoader processes
+               progress: bool = True) -> Path:    # -> the release, `out / 'generator'` (no suffix)
+    "Train a generator by a recipe on world clips, resuming `out` or starting it; a release at every checkpoint (`omnitalker train`)."
+    from omnitalker.config import default_device
+    from omnitalker.dataset import collate
+    from omnitalker.model import OmniTalker
+    from omnitalker.world import load_clip
+    recipe, out = (recipe if isinstance(recipe, TrainRecipe) else load_recipe(recipe)), Path(out)
+    if stop is not None and stop < 1: raise ValueError(f"train: --steps must be >= 1, got {stop}")
+    if workers < 0: raise ValueError(f"train: --workers must be >= 0, got {workers}")
+    device = default_device(None if device == 'auto' else device)
+    if device.startswith('cuda') and not torch.cuda.is_available(): raise ValueError(f"train: device {device!r}, but no CUDA GPU is visible")
+    resume = (out / 'checkpoints' / 'latest').exists()
+    start = init or recipe.init
+    recipe = _check_resume(out, recipe) if resume else recipe.replace(init=None if start is None else str(start))
+    records = recipe_records(recipe, worlds)
+    torch.manual_seed(recipe.train.seed)
+    model = OmniTalker(recipe.model)
+    if not resume and recipe.init is None:   # from scratch: the motion standardised by these clips (nb 06)
+        model.set_motion_stats(torch.cat([torch.as_tensor(load_clip(r.sidecar).motion.coeffs, dtype=torch.float32) for r in records]))
+    release = out / 'generator'
+    tr = Trainer(model, recipe_dataset(recipe, records), recipe.train, collate, out, device=device, num_workers=workers,
+                 progress=progress, on_save=lambda ck: release_from_run(ck, release))
+    if resume: tr.resume(out)
+    elif recipe.init is not None: tr.init_from(recipe.init) if Path(recipe.init).is_dir() else tr.init_from_release(recipe.init)
+    out.mkdir(parents=True, exist_ok=True); recipe.to_json(out / 'recipe.json')
+    target = min(recipe.train.max_steps, stop or recipe.train.max_steps)
+    begin = f'resuming at update {tr.step}' if resume else f"from {recipe.init or 'scratch'}"
+    print(f"train: {len(records)} clips of {len({r.speaker for r in records})} people; {begin}; to update {target} of {recipe.train.max_steps}, on {device}")
+    tr.fit(max(0, target - tr.step))
+    print(f"train: {tr.step} updates; release {release}")
+    return release

@@ -40,3 +40,35 @@ def test_detect_on_a_watermarked_wav_and_a_clean_one(tmp_path):
     marked, clean = run('detect', str(tmp_path / 'marked.wav')), run('detect', str(tmp_path / 'clean.wav'))
     assert marked.returncode == 0 and 'FOUND' in marked.stdout, marked.stdout + marked.stderr
     assert clean.returncode == 1, clean.stdout + clean.stderr
+
+DATA = Path(__file__).resolve().parent.parent / 'data_samples'
+
+def test_train_bad_input_fails_in_one_line(tmp_path):
+    "A recipe with a field nobody knows, a recipe that is not there, a world that is not there: exit 2, one line, nothing written."
+    import json
+    (tmp_path / 'bad.json').write_text('{"train": {"batch": 8}}')
+    (tmp_path / 'good.json').write_text(json.dumps({'data': {'repeats': 1}}))
+    for args, says in (((str(tmp_path / 'bad.json'), '--world', str(DATA / 'world')), "unknown field(s) ['batch']"),
+                       ((str(tmp_path / 'none.json'), '--world', str(DATA / 'world')), 'not found'),
+                       ((str(tmp_path / 'good.json'), '--world', str(tmp_path / 'nowhere')), 'is not a directory')):
+        r = run('train', *args, '--out', str(tmp_path / 'out'))
+        assert r.returncode == 2 and says in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert not (tmp_path / 'out').exists()
+
+def test_train_tiny_run_writes_a_loadable_release(tmp_path):
+    "`--print-recipe tiny`, shortened to two updates of 2 items, on the three shipped sample clips: a release whose config is the recipe's model."
+    import json
+    from omnitalker.config import TrainRecipe
+    from omnitalker.model import OmniTalker
+    from omnitalker.train import load_release
+    r = run('train', '--print-recipe', 'tiny')
+    assert r.returncode == 0, r.stderr
+    recipe = json.loads(r.stdout)
+    recipe['train'].update(batch_size=2, warmup_steps=1, max_steps=2, log_every=1, ckpt_every=1)
+    (tmp_path / 'recipe.json').write_text(json.dumps(recipe))
+    r = run('train', str(tmp_path / 'recipe.json'), '--world', str(DATA / 'world'), '--out', str(tmp_path / 'run'), '--device', 'cpu')
+    assert r.returncode == 0, r.stdout + r.stderr
+    g = load_release(OmniTalker, tmp_path / 'run' / 'generator')
+    assert g.config == TrainRecipe.from_json(tmp_path / 'recipe.json').model
+    assert (tmp_path / 'run' / 'log.csv').read_text().count('\n') == 3     # a header and one row per update
