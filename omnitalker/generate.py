@@ -25,7 +25,7 @@ GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
 __all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'SPLITS',
-           'COLD_STAGES', 'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference',
+           'COLD_PARTS', 'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference',
            'pick_source', 'prepare_reference', 'release_config', 'load_release_files', 'save_release_files',
            'load_models', 'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer',
            'GenerationReport', 'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli',
@@ -100,7 +100,7 @@ class Reference:
     source_code: torch.Tensor # (62,) that frame's motion code
     reproj_px: float          # mean landmark reprojection error of the fit, pixels
     seconds: float            # audio duration
-    stages: tuple = ()        # (name, seconds) of the preparation
+    parts: tuple = ()         # (name, seconds) of the preparation's parts
 
 def pick_source(coeffs: torch.Tensor) -> int:  # (t, c) -> frame index
     "The most neutral frame: smallest jawOpen + |pitch| + |yaw| + |roll|."
@@ -226,7 +226,7 @@ def fit_length(wav: np.ndarray, n: int) -> np.ndarray:
 
 # %% ../nbs/12_generate.ipynb #170e37a5
 class Timer:
-    "Accumulated wall seconds per named stage: `with timer('sample'): ...`."
+    "Accumulated wall seconds per named part of a run: `with timer('sample'): ...`."
     def __init__(self): self.seconds, self.t_start = {}, time.perf_counter()
     def __call__(self, name: str): self._name = name; return self
     def __enter__(self): self._t0 = time.perf_counter(); return self
@@ -235,18 +235,18 @@ class Timer:
     @property
     def elapsed(self) -> float: return time.perf_counter() - self.t_start
 
-COLD_STAGES = ('load models', 'check reference', 'reference audio', 'reference motion')   # paid once per reference / process
+COLD_PARTS = ('load models', 'check reference', 'reference audio', 'reference motion')   # paid once per reference / process
 
 @dataclass(frozen=True, eq=False)
 class GenerationReport:
-    "What a generation run produced and how long each stage took."
+    "What a generation run produced and how long each part took."
     out: str | None           # the mp4 written (None for a stream)
     text_chunks: int          # pieces the text was generated in
     frames: int               # video frames produced
     seconds: float            # duration of the output
     wall_seconds: float       # wall time of the whole call
     first_chunk_s: float      # seconds until the first chunk was ready
-    stages: tuple             # ((name, seconds), ...) in order
+    parts: tuple              # ((name, seconds), ...) of its parts, in order
     vocoder: str              # which vocoder decoded the mel
     motion: Motion | None = None  # the generated motion codes (25 fps)
     @property
@@ -254,9 +254,9 @@ class GenerationReport:
     @property
     def rtf_warm(self) -> float:
         "RTF without model loading and reference preparation (what a caller with a prepared reference pays)."
-        return (self.wall_seconds - sum(s for n, s in self.stages if n in COLD_STAGES)) / max(self.seconds, 1e-9)
+        return (self.wall_seconds - sum(s for n, s in self.parts if n in COLD_PARTS)) / max(self.seconds, 1e-9)
     def __str__(self):
-        rows = [f'  {n:<18}{s:8.2f} s' for n, s in self.stages]
+        rows = [f'  {n:<18}{s:8.2f} s' for n, s in self.parts]
         return '\n'.join([f'output:  {self.out or "(stream)"}  ({self.frames} frames, {self.seconds:.2f} s, {self.text_chunks} text chunk(s), vocoder {self.vocoder})',
                           *rows, f'  {"total":<18}{self.wall_seconds:8.2f} s',
                           f'first chunk after {self.first_chunk_s:.2f} s; RTF {self.rtf:.2f} (warm: {self.rtf_warm:.2f})'])
@@ -287,7 +287,7 @@ def generate_stream(text: str,                           # what the person shoul
                     models: tuple | None = None,         # already-loaded (OmniTalker, Renderer), instead of the paths
                     chunk_frames: int = 25,              # video frames per yielded chunk
                     vocoder: str = 'auto',               # 'auto' (Vocos if its weights are local, else Griffin-Lim), 'griffin_lim', 'vocos'
-                    progress: bool | Callable = False,   # True: print stages; a callable gets (fraction, message)
+                    progress: bool | Callable = False,   # True: print progress lines; a callable gets (fraction, message)
                     _mark_audio: bool = True) -> GenerationStream:
     "Check everything now; generate lazily, yielding watermarked `Chunk`s of frames and audio as they are ready."
     timer = Timer()
@@ -302,7 +302,7 @@ def generate_stream(text: str,                           # what the person shoul
     # 2. the reference: its checks (streams, transcript, a face) run before its audio and motion analysis
     if not isinstance(ref, Reference):
         ref = prepare_reference(ref, ref_text, cfg.max_seconds - 1)
-        for n, s in ref.stages: timer.add(n, s)
+        for n, s in ref.parts: timer.add(n, s)
     # 3. only now the weights
     with timer('load models'):
         gen, ren = models or load_models(generator_path, renderer_path, device)
@@ -379,7 +379,7 @@ def generate(text: str,                               # what the person should s
              seed: int = 0, duration: float | None = None, speed: float = 1.0, watermark: bool = True,
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
              vocoder: str = 'auto', progress: bool | Callable = True) -> GenerationReport:
-    "Text + reference clip -> watermarked mp4 with audio; prints per-stage times and the RTF (see `generate_stream`)."
+    "Text + reference clip -> watermarked mp4 with audio; prints each part's time and the RTF (see `generate_stream`)."
     stream = generate_stream(text, ref, ref_text=ref_text, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, cfg_video=cfg_video,
                              seed=seed, duration=duration, speed=speed, watermark=watermark, device=device, generator_path=generator_path,
                              renderer_path=renderer_path, models=models, chunk_frames=50, vocoder=vocoder,
@@ -396,7 +396,7 @@ def generate(text: str,                               # what the person should s
 
 # %% ../nbs/12_generate.ipynb #28e3699a
 def generate_cli(args) -> int:
-    "The `omnitalker generate` verb: write the video, print stages, output path and RTF; exit status 0."
+    "The `omnitalker generate` verb: write the video, print the parts' times, output path and RTF; exit status 0."
     opt = lambda name, default=None: getattr(args, name, default)   # the CLI notebook may declare only the documented flags
     generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps'),
              cfg_text=opt('cfg_text'), cfg_audio=opt('cfg_audio'), cfg_video=opt('cfg_video'), seed=opt('seed', 0),
@@ -410,14 +410,14 @@ def bench_generate(text: str = 'The quick brown fox jumps over the lazy dog.',
                    steps: tuple = (4, 8, 16),      # ODE steps to compare
                    repeats: int = 1,               # runs per setting (the fastest is kept)
                    models: tuple | None = None, generator_path=None, renderer_path=None, device: str | None = None):
-    "A DataFrame of per-stage seconds, output seconds, RTF and first-chunk latency of `generate` per step count."
+    "A DataFrame of per-part seconds, output seconds, RTF and first-chunk latency of `generate` per step count."
     import pandas as pd
     models = models or load_models(generator_path, renderer_path, device)
     t0 = time.perf_counter(); R = ref if isinstance(ref, Reference) else prepare_reference(ref)
-    rows = [dict(steps='reference (once)', threads=torch.get_num_threads(), **dict(R.stages), wall_s=time.perf_counter() - t0)]
+    rows = [dict(steps='reference (once)', threads=torch.get_num_threads(), **dict(R.parts), wall_s=time.perf_counter() - t0)]
     with tempfile.TemporaryDirectory() as d:
         for n in steps:
             reps = [generate(text, R, Path(d) / 'bench.mp4', steps=n, models=models, progress=False) for _ in range(repeats)]
             r = min(reps, key=lambda r: r.wall_seconds)
-            rows.append(dict(steps=n, threads=torch.get_num_threads(), **dict(r.stages), wall_s=r.wall_seconds, output_s=r.seconds, first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm))
+            rows.append(dict(steps=n, threads=torch.get_num_threads(), **dict(r.parts), wall_s=r.wall_seconds, output_s=r.seconds, first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm))
     return pd.DataFrame(rows).set_index('steps').round(3)

@@ -9,7 +9,7 @@ import math, re, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .config import ffmpeg_exe
+from .config import AudioConfig, ffmpeg_exe
 
 # %% auto #0
 __all__ = ['TAG', 'TAG_BITS', 'VERSION', 'VERSION_REPEAT', 'N_BITS', 'DEFAULT_KEY', 'MAX_TAG_ERRORS', 'LUMA', 'GRID', 'DELTA',
@@ -193,7 +193,7 @@ def detect_video(frames: np.ndarray, key: int = DEFAULT_KEY, delta: float = DELT
     return a if a.tag_errors <= b.tag_errors else b
 
 # %% ../nbs/13_watermark.ipynb #bdd99bc4
-SR = 24_000   # the project's sample rate (DESIGN.md)
+SR = AudioConfig().sample_rate   # 24 kHz, the project's sample rate (nb 00's fixed conventions)
 
 @dataclass(frozen=True)
 class AudioMarkConfig:
