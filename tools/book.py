@@ -204,13 +204,14 @@ nav.book-nav.bottom { border-top: 1px solid #ddd; border-bottom: 0; margin-top: 
 nav.book-nav .next { margin-left: auto; }
 .jp-RenderedHTMLCommon a, nav.book-nav a { color: #0b57d0; text-decoration: underline; text-underline-offset: 2px; }
 .jp-RenderedHTMLCommon a:visited, nav.book-nav a:visited { color: #6b3fa0; }
-.jp-CodeCell.celltag_slow, .jp-CodeCell.celltag_gpu { position: relative; }
+.jp-CodeCell.celltag_slow, .jp-CodeCell.celltag_gpu { position: relative; margin-top: 16px; }
 .jp-CodeCell.celltag_slow::before, .jp-CodeCell.celltag_gpu::before {
-  position: absolute; top: 4px; right: 8px; z-index: 1; padding: 1px 8px; border-radius: 9px;
+  position: absolute; top: -10px; right: 8px; z-index: 1; padding: 1px 8px; border-radius: 9px;
   font: 600 11px/1.6 system-ui, sans-serif; color: #fff; }
 .jp-CodeCell.celltag_slow::before { content: "slow: not run when the docs are built"; background: #b26a00; }
 .jp-CodeCell.celltag_gpu::before { content: "gpu: runs on a GPU only, not when the docs are built"; background: #6a1b9a; }
 code.math-error { color: #b00020; }
+.jp-RenderedMarkdown pre { background: #f5f5f5; padding: 6px 10px; border-radius: 3px; overflow-x: auto; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 /* saved widgets outside JupyterLab: a box of controls beside an output must not be squeezed to nothing */
 .widget-hbox > .widget-box { flex-shrink: 0; }
