@@ -56,7 +56,7 @@ def test_stored_outputs_keep_what_teaches():
     "Pictures, printed text and tables are stored; stderr, errors, widget views and inlined players are not."
     import nbformat
     v4 = nbformat.v4
-    c = v4.new_code_cell('x', outputs=[v4.new_output('stream', name='stdout', text='loss 0.1\n'),
+    c = v4.new_code_cell('x', outputs=[v4.new_output('stream', name='stdout', text=f'loss 0.1 in {book.ROOT}/runs/a\n'),
                                        v4.new_output('stream', name='stderr', text='100%|####|\n'),
                                        v4.new_output('display_data', data={'image/png': 'iVBO', 'text/plain': '<Figure>'}),
                                        v4.new_output('display_data', data={'application/vnd.jupyter.widget-view+json': {'model_id': 'a'}}),
@@ -66,6 +66,7 @@ def test_stored_outputs_keep_what_teaches():
     kept = book.stored_outputs(c)
     assert book.smaller_picture({'image/png': 'iVBO'}) == {'image/png': 'iVBO'}     # small pictures stay PNG
     assert [o.output_type for o in kept] == ['stream', 'display_data', 'execute_result'] and kept[2]['execution_count'] is None
+    assert kept[0]['text'] == 'loss 0.1 in runs/a\n'                                  # no absolute path of this checkout
 
 def test_large_pictures_are_stored_with_a_palette():
     "A photograph-sized PNG is stored as a smaller PNG of the same size and nearly the same pixels; its other representations stay."

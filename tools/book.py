@@ -133,12 +133,15 @@ def smaller_picture(data: dict) -> dict:
     return {**data, 'image/png': small} if len(small) < len(png) else data
 
 def stored_outputs(c) -> list:
-    "A cell's outputs as `figures` stores them: what a reader should see, less inlined players (a live run and the docs play them)."
+    """A cell's outputs as `figures` stores them: what a reader should see, less inlined players (a live run and the docs play
+    them), with this checkout's absolute paths made relative to the repository."""
+    import nbformat
     out = []
     for o in filter(keep_output, c.get('outputs', [])):
         if is_player(o): continue
         o = copy.deepcopy(o)
         if 'data' in o: o['data'] = smaller_picture(o['data'])
+        o = nbformat.from_dict(json.loads(json.dumps(o).replace(str(ROOT) + '/', '').replace(str(ROOT), '.')))   # paths as the repository sees them
         if 'execution_count' in o: o['execution_count'] = None
         out.append(o)
     return out
