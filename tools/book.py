@@ -21,7 +21,7 @@ cells that ran; never stderr (logs,
 warnings), errors, widget views (their state is not kept in a saved notebook) or audio/video players (their media
 is inlined, hundreds of KB each, and GitHub does not play them; the docs and a live run do).
 """
-import argparse, copy, html, json, os, re, shutil, subprocess, sys, time
+import argparse, html, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,8 @@ def book_notebooks(names=()) -> list[Path]:
     if missing: sys.exit(f"book: no notebook named {', '.join(sorted(missing))} in nbs/ (or nbs/lab/)")
     return [p for p in allp if p.stem in want]
 
+def in_lab(p: Path) -> bool: "Is this notebook part of the lab record (nbs/lab/), not a chapter?"; return p.parent == NBS / 'lab'
+
 def prepare(nb):
     "Mark the cells, keeping them all in place: export cells and slow/gpu cells are not run; hidden cells run, then leave the page."
     for c in nb.cells:
@@ -107,12 +109,12 @@ def execute(path: Path, timeout: int = 900):
     client.execute(env=kernel_env())   # nbclient hands `env` to the kernel it starts
     return nb
 
-def keep_output(o) -> bool:
-    "Outputs a reader should see: pictures, printed text, tables; not stderr, errors or widget views."
+def keep_output(o, widgets: bool = False) -> bool:
+    "Outputs a reader should see: pictures, printed text, tables; not stderr or errors, and widget views only if `widgets`."
     if o.output_type == 'stream': return o.name == 'stdout' and o.text.strip() != ''
     if o.output_type == 'error': return False
     data = o.get('data', {})
-    return bool(data) and 'application/vnd.jupyter.widget-view+json' not in data
+    return bool(data) and (widgets or 'application/vnd.jupyter.widget-view+json' not in data)
 
 def is_player(o) -> bool:
     "An audio or video player with its media inlined (hundreds of KB; GitHub does not play it)."
@@ -139,9 +141,8 @@ def stored_outputs(c) -> list:
     out = []
     for o in filter(keep_output, c.get('outputs', [])):
         if is_player(o): continue
-        o = copy.deepcopy(o)
+        o = nbformat.from_dict(json.loads(json.dumps(o).replace(str(ROOT) + '/', '').replace(str(ROOT), '.')))   # a copy; paths as the repository sees them
         if 'data' in o: o['data'] = smaller_picture(o['data'])
-        o = nbformat.from_dict(json.loads(json.dumps(o).replace(str(ROOT) + '/', '').replace(str(ROOT), '.')))   # paths as the repository sees them
         if 'execution_count' in o: o['execution_count'] = None
         out.append(o)
     return out
@@ -150,7 +151,7 @@ def stored_outputs(c) -> list:
 def cmd_figures(args):
     import nbformat
     for p in book_notebooks(args.notebooks):
-        if p.parent.name == 'lab': continue                       # the lab record's cells are slow: their outputs are history
+        if in_lab(p): continue                                     # the lab record's cells are slow: their outputs are history
         t0 = time.time()
         src, ran = nbformat.read(p, as_version=4), execute(p)
         n_img = 0
@@ -240,7 +241,7 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {% endblock body_footer %}
 """
 
-def page_name(p: Path) -> str: return ('lab/' if p.parent.name == 'lab' else '') + p.stem + '.html'
+def page_name(p: Path) -> str: return ('lab/' if in_lab(p) else '') + p.stem + '.html'
 
 def nb_title(p: Path) -> str:
     nb = json.loads(p.read_text(encoding='utf-8'))
@@ -308,7 +309,7 @@ def for_page(nb):
     for c in nb.cells:
         if c.cell_type != 'code': continue
         c.source = strip_directives(c.source)
-        c.outputs = [o for o in c.outputs if keep_output(o) or 'application/vnd.jupyter.widget-view+json' in o.get('data', {})]
+        c.outputs = [o for o in c.outputs if keep_output(o, widgets=True)]   # saved widget state draws these
     return nb
 
 def cmd_docs(args):
@@ -321,8 +322,8 @@ def cmd_docs(args):
     katex = Katex(); ex = exporter(katex)
     for p in book_notebooks(args.notebooks):
         t0, name = time.time(), page_name(p)
-        run = args.stored or p.parent.name == 'lab'        # the lab record's cells are slow: shown as stored
-        nb = prepare(nbformat.read(p, as_version=4)) if run else execute(p)
+        stored = args.stored or in_lab(p)                    # the lab record's cells are slow: shown as stored
+        nb = prepare(nbformat.read(p, as_version=4)) if stored else execute(p)
         n_err = len(katex.errors)
         book = {'static': rel(name, '_static') + '/', 'css': CSS,
                 'nav_top': nav(name, order, titles, 'top'), 'nav_bottom': nav(name, order, titles, 'bottom')}
