@@ -25,7 +25,8 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
-eval_requirements = shlex.split(cfg.get('eval_requirements', ''))   # optional: offline speech recogniser for nb 11's intelligibility score
+eval_requirements = shlex.split(cfg.get('eval_requirements', ''))    # optional: offline speech recogniser and speech quality (nb 08, 11, 15)
+scale_requirements = shlex.split(cfg.get('scale_requirements', ''))  # optional: Ray for curating on a cluster (nb 08)
 
 project_urls = {}
 if cfg.get('doc_host'): project_urls["Documentation"] = cfg['doc_host'] + cfg.get('doc_baseurl', '')
@@ -43,7 +44,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['omnitalker', 'omnitalker.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'eval': eval_requirements},
+    extras_require={'dev': dev_requirements + eval_requirements + scale_requirements, 'eval': eval_requirements, 'scale': scale_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -9,7 +9,7 @@ import omnitalker
 
 # %% auto #0
 __all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect',
-           'cmd_follow', 'cmd_train', 'build_parser', 'main']
+           'cmd_follow', 'cmd_train', 'cmd_curate', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -84,7 +84,13 @@ def _bench_train(args):
                        precisions=tuple(args.dtypes or (('bf16', 'fp32') if gpu else ('fp32',))),
                        batch=args.batch or 8, seconds=args.seconds or 4.0, steps=args.repeats, device=args.device)
 
+def _bench_curate(args):
+    "Curation throughput per stage: hours of video per hour of one CPU core."
+    from omnitalker.curate import bench_curate
+    print(bench_curate().to_string(index=False))
+
 BENCHES = {  # target: (runner, one-line help)
+    'curate': (_bench_curate, 'curation hours of video per core-hour'),
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
     'generate': (_bench_generate, 'end-to-end real-time factor'),
     'render': (_bench_render, 'renderer frames/s'),
@@ -112,7 +118,7 @@ def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--text', required=True, help='what the person should say')
     p.add_argument('--ref', default=None, help='reference clip (mp4 with one face and speech); default: the shipped sample')
     p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
-    p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json)")
+    p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json, else speech recognition: nb 08)")
     p.add_argument('--steps', type=int, default=None, help="ODE steps (default: the generator's release config)")
     p.add_argument('--cfg-text', type=float, default=None, help="guidance scale for the text (default: the generator's release config)")
     p.add_argument('--cfg-audio', type=float, default=None, help="guidance scale for the audio reference (default: the generator's release config)")
@@ -174,6 +180,20 @@ def cmd_train(args):
     if not (args.recipe and args.world and args.out): raise ValueError("give a RECIPE, at least one --world DIR and --out DIR (or --print-recipe tiny)")
     train_main(args.recipe, args.world, args.out, args.init, args.device, args.steps, args.workers)
 
+# %% ../nbs/90_cli.ipynb #c08a1b2c
+def _curate_args(p: argparse.ArgumentParser):
+    p.add_argument('paths', nargs='+', metavar='PATH', help='folder of raw videos and the output folder (an existing output is resumed); with --report: OUT')
+    p.add_argument('--workers', type=int, default=1, help='processes on this machine')
+    p.add_argument('--ray', default=None, metavar='ADDRESS', help="run the stages as Ray Data transforms on this cluster ('auto', 'ray://host:10001', or 'local'); pip install 'omnitalker[scale]'")
+    p.add_argument('--report', action='store_true', help='print the funnel of a curated folder (hours in -> hours kept, per filter) and exit')
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='change a threshold of CurateConfig, e.g. --set dnsmos_min=2.0 (repeatable)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+
+def cmd_curate(args):
+    "Turn a folder of talking videos into training clips and a manifest (nb 08)."
+    from omnitalker.curate import curate_main
+    return curate_main(args.paths, args.workers, args.ray, args.report, args.set, args.quiet)
+
 # %% ../nbs/90_cli.ipynb #f03850cf
 def _no_args(p: argparse.ArgumentParser): pass
 
@@ -183,6 +203,7 @@ SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),
     'follow': (cmd_follow, _follow_args, 'does a generator follow its references? the follow test on a world (nb 15)'),
+    'curate': (cmd_curate, _curate_args, 'turn a folder of talking videos into training clips with a manifest (nb 08)'),
     'train': (cmd_train, _train_args, 'train a generator by a recipe on world clips, with a release at every checkpoint (nb 11)'),
     'bench': (cmd_bench, _bench_args, 'measure speed: ' + ', '.join(f'{k} ({v[1]})' for k, v in BENCHES.items())),
 }

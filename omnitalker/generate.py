@@ -5,14 +5,14 @@
 # %% ../nbs/12_generate.ipynb #14f0836f
 # Shapes: t video frames, h height, w width, n mel frames, c channels (62 motion numbers or 100 mel bins), s audio samples.
 from __future__ import annotations
-import json, os, re, subprocess, tempfile, time, warnings
+import json, os, re, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 import numpy as np
 import torch
 from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe
-from .audio import AudioError, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
+from .audio import AudioError, read_audio, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
 from .face import Camera, HeadTemplate, Motion, default_template
 from .landmarks import NoFaceError, MediapipeDetector, detect_video, camera_for_landmarks, fit_clip, adapt_template
 from .model import OmniTalker
@@ -58,15 +58,21 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float]:
     return np.asarray(v), float(v.metadata.fps or 25.0)
 
 def reference_text(path: str | Path, ref_text: str | None = None) -> str:
-    "The transcript of a reference clip: `ref_text`, else the `text` of its sidecar `<name>.json`; else a ValueError."
+    "The transcript of a reference clip: `ref_text`, else its sidecar `<name>.json`'s `text`, else what nb 08's transcript hears (a `.srt`/`.txt` beside it, or ASR)."
     if ref_text is not None and ref_text.strip(): return ref_text.strip()
     side = Path(path).with_suffix('.json')
     if side.is_file():
         try: t = json.loads(side.read_text()).get('text', '')
         except (json.JSONDecodeError, AttributeError): t = ''
         if t.strip(): return t.strip()
-    raise ValueError(f"no transcript for the reference {Path(path).name}: pass --ref-text \"what is said in the clip\" "
-                     f"(or put {{\"text\": ...}} in {side.name})")
+    from omnitalker.curate import MediaError, transcript
+    hint = f"pass --ref-text \"what is said in the clip\" (or put {{\"text\": ...}} in {side.name})"
+    try: source, units = transcript(path, read_audio(path))
+    except (MediaError, AudioError) as e: raise ValueError(f"no transcript for the reference {Path(path).name}: {e}; {hint}") from None
+    text = ' '.join(u.text for u in units).strip()
+    if not text: raise ValueError(f"no transcript for the reference {Path(path).name}: {source} heard no words; {hint}")
+    print(f"reference transcript ({source}, no --ref-text given): {text!r}", file=sys.stderr)
+    return text
 
 # %% ../nbs/12_generate.ipynb #76175b20
 def check_text(text: str, max_chars: int) -> str:

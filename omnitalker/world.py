@@ -16,13 +16,17 @@ from .face import (BLENDSHAPE_NAMES, MOTION_INDEX, REGIONS, Camera, HeadTemplate
 
 # %% auto #0
 __all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS', 'FACE_SOURCES', 'SENTENCES', 'THREAD_ENV',
-           'SAMPLE_SPEAKERS', 'SAMPLE_TEXTS', 'REFERENCE_SPEAKER', 'Voice', 'Phone', 'Word', 'Speech', 'Espeak',
-           'synthesize', 'expected_f0', 'estimate_f0', 'viseme_of', 'viseme_track', 'speech_envelope', 'lagged_corr',
-           'Emotion', 'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
+           'SAMPLE_SPEAKERS', 'SAMPLE_TEXTS', 'REFERENCE_SPEAKER', 'RAW_KINDS', 'KEPT_KINDS', 'BROLL_IMAGES',
+           'FADE_SECONDS', 'RAW_ZOOM', 'RAW_SPEAKERS', 'LONG_TAKE_SECONDS', 'RAW_FORMATS', 'RAW_PLAN', 'BAD_OK',
+           'BAD_UNREADABLE', 'BAD_NO_VIDEO', 'BAD_NO_AUDIO', 'Voice', 'Phone', 'Word', 'Speech', 'Espeak', 'synthesize',
+           'expected_f0', 'estimate_f0', 'viseme_of', 'viseme_track', 'speech_envelope', 'lagged_corr', 'Emotion',
+           'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
            'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'whole_frames', 'clip_from_speech',
            'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
            'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles',
-           'load_clip', 'WorldSummary', 'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip']
+           'load_clip', 'WorldSummary', 'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip',
+           'RawFormat', 'room_tone', 'ambience', 'music', 'face_boxes', 'box_area', 'box_iou', 'make_raw_footage',
+           'load_truth', 'frames_at', 'make_bad_inputs']
 
 # %% ../nbs/07_world.ipynb #c42cf71d
 # Shapes use einops letters: s audio samples, t video frames, c motion channels (62), k keypoints (70),
@@ -400,7 +404,8 @@ class Speaker:
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
     def from_dict(cls, d: dict) -> Speaker:
-        return cls(d['id'], FaceSpec(**d['face']), Voice(**d['voice']), Style(**d['style']))
+        "From `to_dict`'s output; a speaker given by its `id` alone (a real person in a curated clip) gets the default face, voice and style."
+        return cls(d['id'], FaceSpec(**d.get('face') or {}), Voice(**d.get('voice') or {}), Style(**d.get('style') or {}))
 
 # %% ../nbs/07_world.ipynb #cef7d131
 _ACCENTS = ('en-us', 'en', 'en-gb-x-rp', 'en-gb-scotland', 'en-us-nyc')
@@ -903,3 +908,521 @@ SAMPLE_SPEAKERS = (
             Style(head_amp=0.14, head_freq=1.2, blink_rate=18, saccade_rate=2.0, saccade_amp=0.18, emotion='angry')))
 SAMPLE_TEXTS = ("Two blue fish swam in the tank.", "The boy was there when the sun rose.", "Smoky fires lack flame and heat.")
 REFERENCE_SPEAKER = Speaker('arctic_awb', FaceSpec('astronaut', zoom=2.4), Voice('en-us'), Style(head_amp=0.06, head_freq=0.7, blink_rate=15))
+
+# %% ../nbs/07_world.ipynb #85d5e0af
+from fractions import Fraction
+
+RAW_KINDS = ('speech', 'two_faces', 'broll', 'music', 'silence', 'small_face', 'long_take')
+KEPT_KINDS = ('speech', 'long_take', 'two_faces')       # the shots whose speech a perfect curator keeps
+BROLL_IMAGES = ('coffee', 'rocket', 'coins', 'chelsea', 'clock', 'brick', 'moon', 'immunohistochemistry')   # skimage photos without a face
+FADE_SECONDS = 0.4        # a fade through black: this long out, then this long in (video only)
+RAW_ZOOM = 2.0            # crop side / face height of the faces in raw footage (a closer framing than the world's 2.1-2.8)
+RAW_SPEAKERS = 8          # the world speakers spk000 ... spk007 that appear (as `world_main` makes them for the same seed)
+LONG_TAKE_SECONDS = 36.0  # a long take says sentences until its speech is at least this long
+
+@dataclass(frozen=True)
+class RawFormat:
+    "How a raw file is stored: frame size, exact frame rate (as ffmpeg spells it), audio sample rate."
+    width: int
+    height: int
+    fps: str                 # '25', '30000/1001', ...
+    sample_rate: int         # Hz of the AAC track
+    @property
+    def rate(self) -> Fraction: return Fraction(self.fps)
+
+RAW_FORMATS = (RawFormat(640, 480, '25', 48_000), RawFormat(480, 360, '30', 44_100), RawFormat(320, 240, '24', 24_000),
+               RawFormat(640, 360, '30000/1001', 48_000), RawFormat(512, 288, '25', 44_100), RawFormat(854, 480, '24000/1001', 48_000))
+
+# file i holds the shots RAW_PLAN[i % 6] (and has that sidecar); 'arctic' is a speech shot of real recorded speech
+RAW_PLAN = ((('speech', 'broll', 'two_faces', 'music', 'speech'), 'srt'),
+            (('long_take', 'silence', 'speech'), 'txt'),
+            (('two_faces', 'small_face', 'speech', 'broll', 'two_faces'), 'srt'),
+            (('arctic', 'broll', 'speech', 'silence', 'small_face'), None),
+            (('speech', 'two_faces', 'broll', 'music', 'speech'), 'srt'),
+            (('small_face', 'speech', 'music', 'silence', 'broll'), None))
+
+# %% ../nbs/07_world.ipynb #91b43f9c
+def _lowpass_noise(n: int, pole: float, rng: np.random.Generator) -> np.ndarray:
+    "White noise through a one-pole low-pass (`pole` near 1: darker), unit RMS. (s,)"
+    from scipy.signal import lfilter
+    x = lfilter([1.0], [1.0, -pole], rng.standard_normal(n))
+    return (x / (x.std() + 1e-12)).astype(np.float32)
+
+def room_tone(n: int, level: float, rng: np.random.Generator) -> np.ndarray:
+    "The hiss of a quiet room at RMS `level`. (s,)"
+    return level * _lowpass_noise(n, 0.9, rng)
+
+def ambience(n: int, rng: np.random.Generator, level: float = 0.03, sample_rate: int = 24_000) -> np.ndarray:
+    "Wind or traffic: brown noise and a little hiss, swelling slowly, at RMS `level`. (s,)"
+    t = np.arange(n) / sample_rate
+    x = _lowpass_noise(n, 0.995, rng) + 0.2 * _lowpass_noise(n, 0.5, rng)
+    x *= 1 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 2 * np.pi))
+    return (level * x / (x.std() + 1e-12)).astype(np.float32)
+
+def music(n: int, rng: np.random.Generator, level: float = 0.08, sample_rate: int = 24_000) -> np.ndarray:
+    "A few bars of synthesised chords (I-V-vi-IV in a random key and tempo, arpeggiated plucks), at RMS `level`. (s,)"
+    root, beat = 220 * 2 ** (rng.integers(0, 12) / 12), 60 / rng.uniform(84, 126)      # Hz, seconds
+    out = np.zeros(n)
+    for k, chord in enumerate(((0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12)) * (1 + int(n / sample_rate / (8 * beat)))):
+        for j, semi in enumerate((chord[0] - 12,) + chord):                             # bass, then the triad
+            on = (2 * k + j / 4) * beat; a = int(on * sample_rate)
+            if a >= n: continue
+            tt = np.arange(min(n - a, int(2 * beat * sample_rate))) / sample_rate         # each note rings for two beats
+            f = root * 2 ** (semi / 12)
+            out[a:a + len(tt)] += np.exp(-3 * tt) * np.minimum(1, tt / 0.005) * sum(w * np.sin(2 * np.pi * h * f * tt) for h, w in ((1, 1), (2, 0.5), (3, 0.25)))
+    return (level * out / (out.std() + 1e-12)).astype(np.float32)
+
+# %% ../nbs/07_world.ipynb #c65e58f2
+def face_boxes(image: np.ndarray,     # (h, w, 3) uint8 RGB
+               detector=None,         # a `mediapipe.solutions.face_detection.FaceDetection` to reuse (default: a new full-range one)
+              ) -> list[tuple]:       # [(x0, y0, x1, y1, score)], fractions of the frame, largest first
+    "The faces MediaPipe's full-range face detector finds in an image (the curator's detector)."
+    import mediapipe as mp
+    det = detector or mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    try: res = det.process(np.ascontiguousarray(image))
+    finally:
+        if detector is None: det.close()
+    boxes = [(b.xmin, b.ymin, b.xmin + b.width, b.ymin + b.height, float(d.score[0]))
+             for d in res.detections or [] for b in [d.location_data.relative_bounding_box]]
+    return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+def box_area(box) -> float:
+    "Area of a box (x0, y0, x1, y1, ...) in fractions of the frame, the part inside the frame."
+    x0, y0, x1, y1 = np.clip(box[:4], 0, 1)
+    return float(max(0, x1 - x0) * max(0, y1 - y0))
+
+def box_iou(a, b) -> float:
+    "Intersection over union of two boxes (x0, y0, x1, y1, ...)."
+    ix, iy = max(0, min(a[2], b[2]) - max(a[0], b[0])), max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
+
+# %% ../nbs/07_world.ipynb #aa219fb6
+def _broll_image(name: str) -> np.ndarray:
+    "One of skimage's photos as RGB uint8. (h, w, 3)"
+    from skimage import data
+    img = getattr(data, name)()
+    return np.ascontiguousarray(np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3])
+
+class _Pan:
+    "A slow pan and zoom over a photo: the window of the frame's shape moves between two random rectangles."
+    def __init__(self, img: np.ndarray, width: int, height: int, rng: np.random.Generator, blur: float = 0.0):
+        import cv2
+        self.img = cv2.GaussianBlur(img, (0, 0), blur) if blur else img
+        self.size = (width, height)
+        h0, w0 = img.shape[:2]
+        big = min(w0 / width, h0 / height)                                   # image pixels per frame pixel of the largest window
+        self.rects = [(x, y, width * big * z) for z in rng.uniform(0.6, 1.0, 2)
+                      for x, y in [(rng.uniform(0, w0 - width * big * z), rng.uniform(0, h0 - height * big * z))]]
+    def __call__(self, u: float) -> np.ndarray:
+        "The frame at progress `u` in [0, 1] of the move. (h, w, 3)"
+        import cv2
+        (xa, ya, wa), (xb, yb, wb) = self.rects
+        x, y, w = xa + u * (xb - xa), ya + u * (yb - ya), wa + u * (wb - wa)
+        s = self.size[0] / w
+        return cv2.warpAffine(self.img, np.array([[s, 0, -x * s], [0, s, -y * s]], np.float32), self.size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+def _blur_fill(face: np.ndarray, width: int, height: int) -> np.ndarray:
+    "A face frame stretched to the whole frame and blurred beyond recognition: the fill around a face. (h, w, 3)"
+    import cv2
+    small = cv2.resize(face, (max(4, width // 24), max(3, height // 24)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), 1.0), (width, height), interpolation=cv2.INTER_LINEAR)
+
+# %% ../nbs/07_world.ipynb #3cfed2f3
+@dataclass(frozen=True, eq=False)
+class _FaceLayer:
+    "A rendered face placed in the frame."
+    frames: np.ndarray     # (t, r, r, 3) uint8 at 25 fps
+    x: int                 # column of the scaled frames' left edge in the canvas (may be < 0)
+    y: int                 # row of their top edge
+    side: int              # their side in canvas pixels
+    box: tuple             # where the detector's box lands: (x0, y0, x1, y1), fractions of the frame
+    lo: int                # the columns [lo, hi) of the canvas this layer may cover (two faces side by side)
+    hi: int
+    soft: bool = False     # feather the edge into the background (a face inset in a photo)
+
+    def paste(self, canvas: np.ndarray, i: int) -> np.ndarray:
+        "Draw world frame `i` of this face on `canvas` (h, w, 3) in place."
+        import cv2
+        h, w = canvas.shape[:2]
+        x0, x1, y0, y1 = max(self.x, self.lo, 0), min(self.x + self.side, self.hi, w), max(self.y, 0), min(self.y + self.side, h)
+        if x0 >= x1 or y0 >= y1: return canvas
+        src = cv2.resize(self.frames[i], (self.side, self.side), interpolation=cv2.INTER_LINEAR)[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+        if not self.soft: canvas[y0:y1, x0:x1] = src
+        else:
+            a = self._alpha()[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x, None]                 # (h, w, 1)
+            canvas[y0:y1, x0:x1] = (src * a + canvas[y0:y1, x0:x1] * (1 - a)).astype(np.uint8)
+        return canvas
+
+    def _alpha(self) -> np.ndarray:
+        "An ellipse that fades out over its outer 20 %. (side, side)"
+        r = np.hypot(*np.meshgrid((np.arange(self.side) + 0.5) / self.side * 2 - 1, (np.arange(self.side) + 0.5) / self.side * 2 - 1)) / 0.98
+        return np.clip((1 - r) / 0.2, 0, 1).astype(np.float32)
+
+def _place(frames: np.ndarray,       # (t, r, r, 3) the face's frames
+           box: tuple,               # the detector's box on them (x0, y0, x1, y1), fractions of r
+           frac: float,              # fraction of the frame the placed box must cover
+           width: int, height: int,
+           ux: float, uy: float,     # where in [0, 1] of the free room (left to right, top to bottom) the box goes
+           region: tuple | None = None, soft: bool = False) -> _FaceLayer:
+    "Scale a face so that its detector box covers `frac` of the frame, and put it at (ux, uy) inside `region` (columns)."
+    lo, hi = region or (0, width)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    side = math.sqrt(frac * width * height / (bw * bh))                  # the face frames' side in canvas pixels
+    pw, ph = side * bw, side * bh                                        # the box in canvas pixels
+    if pw > hi - lo or ph > height: raise ValueError(f"_place: a box of {frac:.0%} of the frame does not fit in {hi - lo}x{height}")
+    cx, cy = lo + pw / 2 + ux * (hi - lo - pw), ph / 2 + uy * (height - ph)
+    x, y, s = round(cx - side * (box[0] + box[2]) / 2), round(cy - side * (box[1] + box[3]) / 2), round(side)
+    placed = ((x + s * box[0]) / width, (y + s * box[1]) / height, (x + s * box[2]) / width, (y + s * box[3]) / height)
+    return _FaceLayer(frames, x, y, s, tuple(round(float(np.clip(v, 0, 1)), 4) for v in placed), lo, hi, soft)
+
+# %% ../nbs/07_world.ipynb #791b73a5
+@dataclass(frozen=True, eq=False)
+class _Talk:
+    "A take with silence around it: audio, one motion track, and when each sentence is said."
+    wav: np.ndarray        # (s,) float32 at 24 kHz, t * 960 samples
+    motion: Motion         # (t, c) at 25 fps
+    sentences: tuple       # ((text, start, end), ...): first word's start and last word's end, seconds from the start
+
+def _talk(speaker: Speaker, texts, seeds, rest: torch.Tensor | None,
+          lead: int, tail: int,                  # frames of silence before the first sentence and after the last
+          min_frames: int | None = None,         # say only as many sentences as reach this many frames (with `lead`); pad if all are too short
+         ) -> _Talk:
+    "Sentences said in one take (`make_take`) with `lead` and `tail` frames of silence, one motion track over it all."
+    clips = make_take(speaker, list(texts), list(seeds), rest)
+    if min_frames is not None:
+        k = int(np.searchsorted(lead + np.cumsum([c.n_frames for c in clips]), min_frames)) + 1
+        clips = clips[:k]
+    starts = lead + np.cumsum([0] + [c.n_frames for c in clips])                         # (k + 1,) first frame of each sentence
+    n = max(int(starts[-1]) + tail, min_frames or 0)
+    wav = np.zeros(n * 960, np.float32); phones, words, sents, ends = [], [], [], []
+    for c, a in zip(clips, starts):
+        t0 = a / 25; wav[a * 960:a * 960 + len(c.speech.wav)] = c.speech.wav
+        phones += [replace(p, start=p.start + t0, end=p.end + t0) for p in c.speech.phones]
+        ws = [replace(w, start=w.start + t0, end=w.end + t0) for w in c.speech.words]; words += ws
+        sents.append((c.text, ws[0].start, ws[-1].end)); ends += [e + t0 for e in phrase_ends(c.speech)]
+    motion = synth_motion(Speech(wav, 24_000, tuple(phones), tuple(words)), speaker.style, n, np.random.default_rng(seeds[0]), rest, 25.0, ends)
+    return _Talk(wav, motion, tuple(sents))
+
+def _still(speaker: Speaker, n: int, rest: torch.Tensor | None, seed: int) -> Motion:
+    "A face that does not speak for `n` frames: blinks, head sway and gaze, a still mouth. (t, c)"
+    return synth_motion(Speech(np.zeros(n * 960, np.float32), 24_000, (), ()), speaker.style, n, np.random.default_rng(seed), rest)
+
+# %% ../nbs/07_world.ipynb #81118f2b
+@dataclass(frozen=True, eq=False)
+class _Shot:
+    "One shot of a raw file at the world's rates (25 fps, 24 kHz), before it is placed in its file."
+    kind: str                        # one of RAW_KINDS
+    n_frames: int                    # world frames
+    wav: np.ndarray                  # (n_frames * 960,) float32: what is heard
+    faces: tuple = ()                # _FaceLayer, ...
+    pan: _Pan | None = None          # the background: a moving photo; None: the first face's frame, blurred and stretched
+    speaker: str | None = None       # who is heard (None: nobody speaks)
+    speaking_face: int | None = None # which of `faces` is heard (None: the voice has no face on screen)
+    sentences: tuple = ()            # ((text, start, end), ...) heard, seconds from the shot's start
+    extra: dict = field(default_factory=dict)   # more for the truth: the audio, the listener, the source
+
+    def frame(self, i: int, u: float, width: int, height: int) -> np.ndarray:
+        "World frame `i` (at progress `u` of the shot) composed at the file's size. (h, w, 3) uint8"
+        canvas = self.pan(u) if self.pan is not None else _blur_fill(self.faces[0].frames[i], width, height)
+        for f in self.faces: f.paste(canvas, i)
+        return canvas
+
+class _Studio:
+    "What the shots of raw files share: the world's speakers, their fitted faces, the detectors."
+    def __init__(self, seed: int, face_px: int):
+        import mediapipe as mp
+        from omnitalker.landmarks import MediapipeDetector
+        self.face_px, self.rigs = face_px, {}
+        self.speakers = [random_speaker(i, np.random.default_rng([seed, i])) for i in range(RAW_SPEAKERS)]   # as `world_main` draws them
+        self.mesh = MediapipeDetector()
+        self.detector = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    def rig(self, speaker: Speaker, size: int) -> tuple[FaceRig, tuple]:
+        "The speaker's face at `size` px (`RAW_ZOOM` framing) and the detector's box on it at rest."
+        if (speaker.id, size) not in self.rigs:
+            rig = rig_face(replace(speaker.face, zoom=RAW_ZOOM), size, self.mesh)
+            self.rigs[speaker.id, size] = rig, face_boxes(rig.image, self.detector)[0][:4]
+        return self.rigs[speaker.id, size]
+    def face(self, speaker: Speaker, motion_of, frac: float, width: int, height: int, ux: float, uy: float,
+             region: tuple | None = None, soft: bool = False) -> tuple[_FaceLayer, object]:
+        "Render `motion_of(rest)` on the speaker's face, sized for `frac` of the frame: the layer, and what `motion_of` returned (a Motion or a _Talk)."
+        r = min(self.face_px, max(64, 16 * math.ceil(math.sqrt(frac * width * height / 0.4) / 16)))   # the box is ~0.4 of a crop at zoom 2
+        rig, box = self.rig(speaker, r)
+        m = motion_of(rig.rest)
+        motion = m if isinstance(m, Motion) else m.motion
+        return _place(FaceRenderer(rig).render(motion), box, frac, width, height, ux, uy, region, soft), m
+    def close(self): self.mesh.close(); self.detector.close()
+
+# %% ../nbs/07_world.ipynb #dd289ba1
+def _texts(rng: np.random.Generator, k: int, avoid=()) -> tuple[list, list]:
+    "`k` different Harvard sentences (none of `avoid`) and a seed for each."
+    pool = [s for s in SENTENCES if s not in avoid]
+    return [pool[j] for j in rng.permutation(len(pool))[:k]], [int(s) for s in rng.integers(0, 2 ** 31, k)]
+
+def _shot_speech(st: _Studio, fmt: RawFormat, rng, lead: int, tail: int, long: bool = False) -> _Shot:
+    "One speaker, face large, saying 2-3 sentences in a take (`long`: sentences until `LONG_TAKE_SECONDS`)."
+    spk = st.speakers[rng.integers(RAW_SPEAKERS)]
+    texts, seeds = _texts(rng, 22 if long else int(rng.integers(2, 4)))                  # 22 sentences last over 45 s
+    face, talk = st.face(spk, lambda rest: _talk(spk, texts, seeds, rest, lead, tail, lead + int(LONG_TAKE_SECONDS * 25) if long else None),
+                         rng.uniform(0.25, 0.36), fmt.width, fmt.height, rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7))
+    pan = _Pan(_broll_image(BROLL_IMAGES[rng.integers(len(BROLL_IMAGES))]), fmt.width, fmt.height, rng, blur=4) if rng.random() < 0.4 else None
+    return _Shot('long_take' if long else 'speech', len(talk.motion), talk.wav + room_tone(len(talk.wav), 0.002, rng),
+                 (face,), pan, spk.id, 0, talk.sentences)
+
+def _shot_two_faces(st: _Studio, fmt: RawFormat, rng, lead: int, tail: int, listener: str, side: str) -> _Shot:
+    "Two speakers side by side (one of each face photo); the one on `side` speaks, the other's mouth is 'still' or 'offsync'."
+    a, b = st.speakers[2 * rng.integers(RAW_SPEAKERS // 2)], st.speakers[2 * rng.integers(RAW_SPEAKERS // 2) + 1]
+    if rng.random() < 0.5: a, b = b, a
+    W, H = fmt.width, fmt.height
+    halves = {'left': (0, W // 2), 'right': (W // 2, W)}
+    texts, seeds = _texts(rng, int(rng.integers(2, 4)))
+    fa, talk = st.face(a, lambda rest: _talk(a, texts, seeds, rest, lead, tail), rng.uniform(0.24, 0.28), W, H,
+                       rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7), halves[side])
+    n = len(talk.motion)
+    other, oseeds = _texts(rng, 6, avoid=texts)
+    motion_b = ((lambda rest: _still(b, n, rest, oseeds[0])) if listener == 'still' else
+                (lambda rest: Motion(_talk(b, other, oseeds, rest, 0, 0, n).motion.coeffs[:n])))   # another sentence, silently
+    fb, _ = st.face(b, motion_b, rng.uniform(0.24, 0.28), W, H, rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7), halves['right' if side == 'left' else 'left'])
+    pan = _Pan(_broll_image(BROLL_IMAGES[rng.integers(len(BROLL_IMAGES))]), W, H, rng, blur=4)
+    return _Shot('two_faces', n, talk.wav + room_tone(len(talk.wav), 0.002, rng), (fa, fb), pan, a.id, 0, talk.sentences,
+                 dict(listener=listener, listener_id=b.id, speaker_side=side, listener_box=list(fb.box)))
+
+def _shot_broll(st: _Studio, fmt: RawFormat, rng, lead: int, tail: int, audio: str) -> _Shot:
+    "A photo panned and zoomed, no face; `audio` 'voice_over' (a speaker off screen), 'music' or 'ambient'."
+    name = BROLL_IMAGES[rng.integers(len(BROLL_IMAGES))]
+    pan = _Pan(_broll_image(name), fmt.width, fmt.height, rng)
+    if audio == 'voice_over':
+        spk = st.speakers[rng.integers(RAW_SPEAKERS)]
+        talk = _talk(spk, *_texts(rng, int(rng.integers(1, 3))), None, lead, tail)
+        return _Shot('broll', len(talk.motion), talk.wav + ambience(len(talk.wav), rng, 0.01), (), pan, spk.id, None, talk.sentences,
+                     dict(audio=audio, image=name))
+    n = int(rng.integers(100, 176))
+    wav = music(n * 960, rng) if audio == 'music' else ambience(n * 960, rng)
+    return _Shot('broll', n, wav, (), pan, extra=dict(audio=audio, image=name))
+
+def _shot_quiet_face(st: _Studio, fmt: RawFormat, rng, kind: str) -> _Shot:
+    "A large face that does not speak, over music (`kind` 'music') or near silence ('silence')."
+    spk = st.speakers[rng.integers(RAW_SPEAKERS)]
+    n = int(rng.integers(100, 151) if kind == 'music' else rng.integers(75, 126))
+    seed = int(rng.integers(2 ** 31))
+    face, _ = st.face(spk, lambda rest: _still(spk, n, rest, seed), rng.uniform(0.22, 0.36), fmt.width, fmt.height, rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7))
+    wav = music(n * 960, rng) if kind == 'music' else room_tone(n * 960, 0.0005, rng)
+    return _Shot(kind, n, wav, (face,), extra=dict(audio=kind, face_id=spk.id))
+
+def _shot_small_face(st: _Studio, fmt: RawFormat, rng, lead: int, tail: int) -> _Shot:
+    "A speaking face, small (box 2-5 % of the frame), inset in a panned photo; its speech in sync."
+    spk = st.speakers[rng.integers(RAW_SPEAKERS)]
+    texts, seeds = _texts(rng, 2)
+    face, talk = st.face(spk, lambda rest: _talk(spk, texts, seeds, rest, lead, tail), rng.uniform(0.02, 0.05), fmt.width, fmt.height,
+                         rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95), soft=True)
+    pan = _Pan(_broll_image(BROLL_IMAGES[rng.integers(len(BROLL_IMAGES))]), fmt.width, fmt.height, rng)
+    return _Shot('small_face', len(talk.motion), talk.wav + ambience(len(talk.wav), rng, 0.005), (face,), pan, spk.id, 0, talk.sentences)
+
+# %% ../nbs/07_world.ipynb #d4b033a0
+def _data_samples() -> Path:
+    "The repository's `data_samples/` folder (beside the package)."
+    import omnitalker
+    return Path(omnitalker.__file__).resolve().parent.parent / 'data_samples'
+
+def _all_frames(path: str | Path) -> np.ndarray:
+    "All frames of a video (upright), decoded by ffmpeg. (t, h, w, 3) uint8"
+    return np.stack(frames_at(path))
+
+def _shot_arctic(st: _Studio, fmt: RawFormat, rng) -> _Shot | None:
+    "The demo's reference clip: real recorded speech, the face driven by its aligned phones (None if data_samples/ is absent)."
+    mp4 = _data_samples() / 'reference_arctic_a0007.mp4'
+    if not mp4.is_file(): return None
+    meta = json.loads(mp4.with_suffix('.json').read_text())
+    from omnitalker.audio import read_audio
+    frames = _all_frames(mp4)                                                             # (t, 256, 256, 3) at 25 fps
+    wav = read_audio(mp4, 24_000)[:len(frames) * 960]
+    wav = np.pad(wav, (0, len(frames) * 960 - len(wav)))
+    words = meta['words']
+    face = _place(frames, face_boxes(frames[0], st.detector)[0][:4], rng.uniform(0.25, 0.36), fmt.width, fmt.height, rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7))
+    return _Shot('speech', len(frames), wav + room_tone(len(wav), 0.001, rng), (face,), None, meta['speaker']['id'], 0,
+                 ((meta['text'], words[0][1], words[-1][2]),), dict(source='data_samples/reference_arctic_a0007.mp4'))
+
+# %% ../nbs/07_world.ipynb #e594cc1b
+def _srt_time(t: float) -> str:
+    ms = int(round(t * 1000)); return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+def _atomic_write(path: Path, data: bytes | str):
+    "Write `path` through a temporary name in the same folder."
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data); tmp.replace(path)
+
+def _encode_raw(path: Path, fmt: RawFormat, shots: list, transitions: list, starts: list):
+    "Stream the composed frames of `shots` into an H.264 + AAC mp4 at `fmt` (written atomically)."
+    import soundfile as sf
+    fps, W, H = fmt.rate, fmt.width, fmt.height
+    n_out, nf = starts[-1], round(FADE_SECONDS * fps)
+    a24 = np.zeros(round(Fraction(n_out) / fps * 24_000), np.float32)                     # (s,) the file's sound at 24 kHz
+    for s, j0, j1 in zip(shots, starts, starts[1:]):
+        p, q = round(Fraction(j0) / fps * 24_000), round(Fraction(j1) / fps * 24_000)
+        seg = np.pad(s.wav[:q - p], (0, max(0, q - p - len(s.wav))))
+        ramp = np.minimum(1, np.minimum(np.arange(len(seg)), np.arange(len(seg))[::-1]) / 120)    # 5 ms in and out
+        a24[p:q] = seg * ramp
+    wav = resample(a24, 24_000, fmt.sample_rate)
+    n_audio = round(Fraction(n_out) / fps * fmt.sample_rate)
+    wav = np.pad(wav[:n_audio], (0, max(0, n_audio - len(wav))))
+    tmp = path.with_name(path.name + '.tmp')
+    with tempfile.TemporaryDirectory() as d:
+        sf.write(f"{d}/a.wav", np.clip(wav, -1, 1), fmt.sample_rate, subtype='PCM_16')
+        cmd = [ffmpeg_exe(), '-y', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', f'{W}x{H}', '-framerate', fmt.fps, '-i', '-',
+               '-i', f"{d}/a.wav", '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p',
+               '-threads', '1', '-c:a', 'aac', '-b:a', '96k', '-ar', str(fmt.sample_rate), '-ac', '1', '-movflags', '+faststart', '-f', 'mp4', str(tmp)]
+        with open(f"{d}/err.txt", 'wb') as err:
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err)
+            try:
+                for k, (s, j0, j1) in enumerate(zip(shots, starts, starts[1:])):
+                    fade_in, fade_out = transitions[k] == 'fade', k + 1 < len(shots) and transitions[k + 1] == 'fade'
+                    for j in range(j0, j1):
+                        i = min(int((j - j0) * 25 / fps), s.n_frames - 1)                    # the world frame on screen
+                        f = s.frame(i, (j - j0) / max(1, j1 - j0 - 1), W, H)
+                        g = min((j - j0) / nf if fade_in else 1, (j1 - 1 - j) / nf if fade_out else 1)
+                        if g < 1: f = (f * max(g, 0)).astype(np.uint8)
+                        p.stdin.write(f.tobytes())
+                p.stdin.close()
+            finally:
+                if p.wait(): raise RuntimeError(f"ffmpeg failed on {path}: {Path(d, 'err.txt').read_text(errors='replace')[-500:]}")
+    tmp.replace(path)
+
+# %% ../nbs/07_world.ipynb #0c002413
+def _raw_file(out: Path, i: int, seed: int, st: _Studio) -> tuple[Path, dict]:
+    "Make raw file number `i`: its shots, the mp4, its sidecar; returns the path and its truth."
+    kinds, sidecar = RAW_PLAN[i % len(RAW_PLAN)]
+    fmt, name = RAW_FORMATS[i % len(RAW_FORMATS)], f"raw_{i:03d}"
+    rng = np.random.default_rng([seed, i, 1000])
+    transitions = ['start'] + ['fade' if rng.random() < 0.3 else 'cut' for _ in kinds[1:]]
+    if 'fade' not in transitions and len(kinds) > 2: transitions[int(rng.integers(1, len(kinds)))] = 'fade'
+    # the variants of two-face and b-roll shots run on across files: count those of the files before this one
+    before = [k for j in range(i) for k in RAW_PLAN[j % len(RAW_PLAN)][0]]
+    n2, nb = before.count('two_faces'), before.count('broll')
+    shots = []
+    for k, kind in enumerate(kinds):
+        r = np.random.default_rng([seed, i, k])
+        lead = int(r.integers(8, 21)) + (15 if transitions[k] == 'fade' else 0)              # frames of room before the first word
+        tail = int(r.integers(8, 21)) + (15 if k + 1 < len(kinds) and transitions[k + 1] == 'fade' else 0)
+        if kind == 'arctic': shot = _shot_arctic(st, fmt, r) or _shot_speech(st, fmt, r, lead, tail)
+        elif kind in ('speech', 'long_take'): shot = _shot_speech(st, fmt, r, lead, tail, long=kind == 'long_take')
+        elif kind == 'two_faces':
+            shot = _shot_two_faces(st, fmt, r, lead, tail, ('still', 'offsync')[n2 % 2], ('left', 'right')[(n2 + n2 // 2) % 2]); n2 += 1
+        elif kind == 'broll': shot = _shot_broll(st, fmt, r, lead, tail, ('voice_over', 'music', 'ambient')[nb % 3]); nb += 1
+        elif kind in ('music', 'silence'): shot = _shot_quiet_face(st, fmt, r, kind)
+        elif kind == 'small_face': shot = _shot_small_face(st, fmt, r, lead, tail)
+        else: raise ValueError(f"unknown shot kind {kind!r}")
+        shots.append(shot)
+    fps = fmt.rate
+    starts = [round(sum(Fraction(s.n_frames, 25) for s in shots[:k]) * fps) for k in range(len(shots) + 1)]   # first output frame of each shot
+    path = out / f"{name}.mp4"
+    _encode_raw(path, fmt, shots, transitions, starts)
+    r4 = lambda t: round(float(t), 4)
+    recs, keep, heard = [], [], []
+    for k, (s, j0, j1) in enumerate(zip(shots, starts, starts[1:])):
+        t0, t1 = Fraction(j0) / fps, Fraction(j1) / fps
+        box = list(s.faces[s.speaking_face].box) if s.speaking_face is not None else None
+        sents = [dict(text=t, start=r4(t0 + a), end=r4(min(t0 + b, t1))) for t, a, b in s.sentences]
+        text = ' '.join(x['text'] for x in sents)
+        recs.append(dict(start=r4(t0), end=r4(t1), kind=s.kind, transition=transitions[k], speaker=s.speaker, speaker_box=box, text=text,
+                         sentences=sents, face_boxes=[list(f.box) for f in s.faces], **s.extra))
+        heard += sents
+        if s.kind in KEPT_KINDS: keep.append(dict(start=sents[0]['start'], end=sents[-1]['end'], speaker=s.speaker, speaker_box=box, text=text, shot=k))
+    if sidecar == 'srt':
+        _atomic_write(path.with_suffix('.srt'), ''.join(f"{n}\n{_srt_time(c['start'])} --> {_srt_time(c['end'])}\n{c['text']}\n\n" for n, c in enumerate(heard, 1)))
+    elif sidecar == 'txt': _atomic_write(path.with_suffix('.txt'), ''.join(c['text'] + '\n' for c in heard))
+    truth = dict(duration=r4(Fraction(starts[-1]) / fps), fps=round(float(fps), 5), width=fmt.width, height=fmt.height, sample_rate=fmt.sample_rate,
+                 sidecar=sidecar, shots=recs, cuts=[r["start"] for r in recs if r['transition'] == 'cut'],
+                 fades=[r["start"] for r in recs if r['transition'] == 'fade'], keep=keep)
+    return path, truth
+
+# %% ../nbs/07_world.ipynb #0dcc3d88
+def make_raw_footage(out: str | Path,     # folder for the files (created)
+                     n_files: int = 6,    # file i follows RAW_PLAN[i % 6] and RAW_FORMATS[i % 6]
+                     seed: int = 0,       # same seed, same files
+                     progress: bool = True,
+                     face_px: int = 160,  # faces are rendered at most this many pixels wide, then scaled to their place
+                    ) -> list[Path]:
+    "Long 'raw' talking videos with known answers, for testing the curation pipeline: `out/raw_NNN.mp4` (+ sidecars) and `out/truth.json`."
+    if n_files < 1: raise ValueError(f"make_raw_footage: n_files must be >= 1, got {n_files}")
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    from tqdm.auto import tqdm
+    st, truth, paths = _Studio(seed, face_px), {}, []
+    try:
+        for i in tqdm(range(n_files), desc='raw footage', disable=not progress):
+            path, truth[f"raw_{i:03d}.mp4"] = _raw_file(out, i, seed, st)
+            paths.append(path)
+    finally: st.close()
+    _atomic_write(out / 'truth.json', json.dumps(truth, indent=1))
+    return paths
+
+def load_truth(out: str | Path) -> dict:
+    "The answers `make_raw_footage` wrote: {file name: {duration, fps, width, height, sidecar, shots, cuts, fades, keep}}."
+    return json.loads((Path(out) / 'truth.json').read_text())
+
+# %% ../nbs/07_world.ipynb #613f8d0a
+def frames_at(path: str | Path,
+              times=None,      # seconds, increasing, at least a frame apart (None: every frame)
+             ) -> list[np.ndarray]:   # [(h, w, 3) uint8]
+    "The first frame at or after each time, upright (ffmpeg applies any display rotation)."
+    import cv2
+    sel = [] if times is None else ['-vf', "select='" + '+'.join(f"gte(t\\,{t:.4f})*(isnan(prev_pts)+lt(prev_pts*TB\\,{t:.4f}))" for t in times) + "'"]
+    p = subprocess.run([ffmpeg_exe(), '-v', 'error', '-i', str(path), *sel, '-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', 'png', '-'], capture_output=True)
+    if p.returncode: raise RuntimeError(f"{path}: ffmpeg cannot decode it: {p.stderr.decode(errors='replace').strip()[-300:]}")
+    end = b'\x00\x00\x00\x00IEND\xaeB`\x82'                                              # the last chunk of every PNG
+    pngs = [c + end for c in p.stdout.split(end)[:-1]]
+    if times is not None and len(pngs) != len(times):
+        raise ValueError(f"frames_at: {len(times)} times gave {len(pngs)} frames: times must be at least a frame apart and inside the video")
+    return [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for b in pngs]
+
+# %% ../nbs/07_world.ipynb #e134dc7e
+BAD_OK, BAD_UNREADABLE, BAD_NO_VIDEO, BAD_NO_AUDIO = 'ok', 'error: unreadable', 'no video stream', 'no audio stream'
+
+def _ffmpeg(*args):
+    "Run the bundled ffmpeg quietly; RuntimeError with its message if it fails."
+    p = subprocess.run([ffmpeg_exe(), '-y', '-v', 'error', *map(str, args)], capture_output=True)
+    if p.returncode: raise RuntimeError(f"ffmpeg {' '.join(map(str, args))[:200]} failed: {p.stderr.decode(errors='replace')[-500:]}")
+
+def _good_window(good: Path, seconds: float = 4.0) -> tuple[float, float]:
+    "Start and length of at most `seconds` of speech in `good`: from just before its first keep span to at most its shot's end (per truth.json beside it), else from 0."
+    truth = good.parent / 'truth.json'
+    t = json.loads(truth.read_text()).get(good.name, {}) if truth.is_file() else {}
+    if not t.get('keep'): return 0.0, seconds
+    k = t['keep'][0]; t0 = max(t['shots'][k['shot']]['start'], k['start'] - 0.3)
+    return t0, min(seconds, t['shots'][k['shot']]['end'] - t0)
+
+def make_bad_inputs(out: str | Path,   # folder for the files (created)
+                    good: str | Path,  # a good speech file, e.g. one of `make_raw_footage`'s
+                   ) -> dict[str, str]:
+    "Files a curator must handle, each at most 4 s (made from `good`), and what it must report for each: {name: outcome}."
+    out, good = Path(out), Path(good)
+    out.mkdir(parents=True, exist_ok=True)
+    (t0, dur), x264 = _good_window(good), ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-threads', '1']
+    expected = {}
+    def put(name: str, outcome: str, *args, fmt: str):
+        tmp = out / f"{name}.tmp"; _ffmpeg(*args, '-f', fmt, tmp); tmp.replace(out / name); expected[name] = outcome
+    def raw(name: str, outcome: str, data: bytes):
+        _atomic_write(out / name, data); expected[name] = outcome
+    with tempfile.TemporaryDirectory() as d:
+        base = Path(d) / 'base.mp4'                                               # <= 4 s of speech, H.264 + AAC, its index at the end
+        _ffmpeg('-ss', f"{t0:.3f}", '-t', f"{dur:.3f}", '-i', good, *x264, '-c:a', 'aac', '-b:a', '96k', base)
+        put('good.mp4', BAD_OK, '-i', base, '-c', 'copy', '-movflags', '+faststart', fmt='mp4')
+        raw('corrupt.mp4', BAD_UNREADABLE, base.read_bytes()[:base.stat().st_size // 2])   # cut short: no index
+        raw('empty.mp4', BAD_UNREADABLE, b'')
+        raw('notes.mp4', BAD_UNREADABLE, b"Notes for the shoot\n- bring the second microphone\n- interview at 10:30, room 4\n")
+        put('audio_only.mp4', BAD_NO_VIDEO, '-i', base, '-map', '0:a', '-c', 'copy', fmt='mp4')
+        put('video_only.mp4', BAD_NO_AUDIO, '-i', base, '-map', '0:v', '-c', 'copy', fmt='mp4')
+        side = Path(d) / 'side.mp4'                                               # stored sideways ...
+        _ffmpeg('-i', base, '-vf', 'transpose=clock', *x264, '-c:a', 'copy', side)
+        put('rotated.mp4', BAD_OK, '-display_rotation', '90', '-i', side, '-c', 'copy', fmt='mp4')   # ... and a display matrix to turn it back
+        # variable frame rate: frame n at 40 n ms, moved by -12 to +15 ms (intervals of 13 to 67 ms), in a 1 ms time base
+        put('vfr.mp4', BAD_OK, '-i', base, '-vf', "settb=1/1000,setpts='(40*N+15*eq(mod(N\\,3)\\,1)-12*eq(mod(N\\,4)\\,2))/1000/TB'",
+            '-fps_mode', 'passthrough', *x264, '-video_track_timescale', '1000', '-c:a', 'copy', fmt='mp4')
+        put('uhd.mp4', BAD_OK, '-t', '2', '-i', base, '-vf', 'scale=3840:2160:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=3840:2160:(ow-iw)/2:(oh-ih)/2',
+            *x264, '-c:a', 'copy', fmt='mp4')
+        put('good.mov', BAD_OK, '-i', base, '-c', 'copy', fmt='mov')
+        put('good.mkv', BAD_OK, '-i', base, '-c', 'copy', fmt='matroska')
+        put('good.webm', BAD_OK, '-i', base, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-threads', '1',
+            '-c:a', 'libopus', '-b:a', '48k', '-ar', '48000', fmt='webm')
+        put('good.avi', BAD_OK, '-i', base, '-c:v', 'mpeg4', '-q:v', '5', '-c:a', 'libmp3lame', '-b:a', '96k', fmt='avi')
+    _atomic_write(out / 'expected.json', json.dumps(expected, indent=1))
+    return expected
