@@ -26,7 +26,7 @@ __all__ = ['VIDEO_SUFFIXES', 'MANIFEST_COLUMNS', 'REASONS', 'STAGES', 'STAGE_TIM
            'write_manifest', 'read_manifest', 'funnel', 'report', 'config_with', 'curate_main', 'stage_throughput',
            'bench_curate', 'score_curation']
 
-# %% ../nbs/08_curate.ipynb #7374a36f
+# %% ../nbs/08_curate.ipynb #0dc88a90
 VIDEO_SUFFIXES = ('.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v')
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class CurateConfig:
     @classmethod
     def from_dict(cls, d: dict) -> CurateConfig: return cls(**d)
 
-# %% ../nbs/08_curate.ipynb #30a99c13
+# %% ../nbs/08_curate.ipynb #ee7cd177
 class MediaError(ValueError):
     "A file cannot be curated: the message says what is wrong with it."
 
@@ -103,7 +103,7 @@ def inspect_media(path: str | Path) -> MediaInfo:
     f = re.search(r'(\d+(?:\.\d+)?) fps', err)
     return MediaInfo(w, h, float(f[1]) if f else 0.0, dur, rot, True, n)
 
-# %% ../nbs/08_curate.ipynb #045cad68
+# %% ../nbs/08_curate.ipynb #334b5064
 def decode_size(info: MediaInfo, max_side: int) -> tuple[int, int]:
     "The (width, height) frames are decoded at: the shown size, scaled so the long side is at most `max_side`, even."
     s = min(1.0, max_side / max(info.width, info.height))
@@ -132,7 +132,7 @@ def decode_audio(path: str | Path, n_frames: int, cfg: CurateConfig) -> tuple[np
     n = int(round(n_frames / cfg.fps * cfg.sample_rate))
     return np.pad(wav[:n], (0, max(0, n - len(wav)))).astype(np.float32), len(wav) / cfg.sample_rate
 
-# %% ../nbs/08_curate.ipynb #66d9aa0b
+# %% ../nbs/08_curate.ipynb #ed9f9761
 def detect_scenes(frames: np.ndarray,          # (t, h, w, 3) uint8 RGB
                   cfg: CurateConfig = CurateConfig()) -> list[tuple[int, int]]:  # [(start, end)) frame spans
     "Shots of a video: PySceneDetect's `AdaptiveDetector` over the decoded frames."
@@ -146,7 +146,7 @@ def detect_scenes(frames: np.ndarray,          # (t, h, w, 3) uint8 RGB
     edges = [0] + sorted(c for c in set(cuts) if 0 < c < len(frames)) + [len(frames)]
     return list(zip(edges[:-1], edges[1:]))
 
-# %% ../nbs/08_curate.ipynb #3858bef4
+# %% ../nbs/08_curate.ipynb #3815f772
 def detect_faces(frames: np.ndarray,            # (t, h, w, 3) uint8 RGB
                  cfg: CurateConfig = CurateConfig()) -> list[np.ndarray]:  # per frame (f, 5): x0, y0, x1, y1 (fractions), score
     "Face boxes of every frame: nb 07's `face_boxes`, MediaPipe's bundled full-range face detector (offline)."
@@ -189,7 +189,7 @@ def track_faces(dets: list[np.ndarray],           # per frame (f, 5) boxes from 
             tracks.append(Track(si, int(f[0]), int(f[-1]) + 1, full, np.isin(span, f)))
     return sorted(tracks, key=lambda tr: (tr.start, tr.boxes[0, 0]))
 
-# %% ../nbs/08_curate.ipynb #e9113e96
+# %% ../nbs/08_curate.ipynb #80653981
 def crop_box(track: Track, width: int, height: int, cfg: CurateConfig = CurateConfig()) -> tuple[int, int, int]:
     "One square crop for a whole track, (x0, y0, side) in pixels: centred on the median box, `cfg.crop_scale` times its side."
     b = np.median(track.boxes, 0) * [width, height, width, height]
@@ -229,7 +229,7 @@ def mouth_opening(uv: np.ndarray) -> np.ndarray:   # (t, k, 2) -> (t,)
     face = np.linalg.norm(uv[:, 8] - uv[:, 27], axis=-1)     # chin - top of the nose bridge
     return gap / np.maximum(face, 1e-6)
 
-# %% ../nbs/08_curate.ipynb #78f028d2
+# %% ../nbs/08_curate.ipynb #ea963fbe
 def sync_score(mouth: np.ndarray,          # (t,) mouth opening per video frame
                wav: np.ndarray,            # (s,) the audio under those frames
                cfg: CurateConfig = CurateConfig()) -> tuple[int, float]:   # (offset in frames, confidence)
@@ -244,7 +244,7 @@ def sync_score(mouth: np.ndarray,          # (t,) mouth opening per video frame
         if r > best[1]: best = (lag, r)
     return best
 
-# %% ../nbs/08_curate.ipynb #ac9cc2ac
+# %% ../nbs/08_curate.ipynb #d1a847eb
 @dataclass(frozen=True)
 class Unit:
     "A piece of transcript with its time: a word (ASR, alignment) or a subtitle cue."
@@ -306,7 +306,7 @@ def transcript(path: str | Path,            # the video; a `.srt` or `.txt` besi
     except ImportError: raise MediaError("no transcript: no .srt/.txt beside the video and pocketsphinx is not installed "
                                          "(pip install 'omnitalker[eval]', or CurateConfig(asr='none'))") from None
 
-# %% ../nbs/08_curate.ipynb #9b2a943f
+# %% ../nbs/08_curate.ipynb #6d597e11
 def speech_frames(wav: np.ndarray, n_frames: int, cfg: CurateConfig = CurateConfig()) -> np.ndarray:   # (t,) bool
     "Voice activity per video frame: energy within `cfg.vad_db` of the file's loud frames (its 95th percentile)."
     db = 20 * np.log10(speech_envelope(wav, n_frames, cfg.sample_rate, cfg.fps) + 1e-6)
@@ -357,7 +357,7 @@ def dnsmos_ovrl(wav: np.ndarray, sample_rate: int = 24_000) -> float:
     if np.abs(x).max() > 1: x = x / np.abs(x).max()
     return float(dnsmos.run(x, 16000)['ovrl_mos'])
 
-# %% ../nbs/08_curate.ipynb #13a02a1a
+# %% ../nbs/08_curate.ipynb #b07d6f7b
 MANIFEST_COLUMNS = dict(file=str, kind=str, status=str, reason=str, start=float, end=float, seconds=float, shot=int, track=int,
                         faces=int, face_area=float, face_px=float, tracked=float, sync=float, sync_offset=int, dnsmos=float,
                         text_source=str, text=str, chars=int, sec_per_char=float, clip=str, width=int, height=int, fps_in=float,
@@ -383,7 +383,7 @@ def file_key(path: Path, root: Path) -> str:
 def _clip_prefix(rel: str, key: str) -> str:
     return re.sub(r'[^A-Za-z0-9_-]+', '_', Path(rel).stem)[:40] + '-' + key[:6]
 
-# %% ../nbs/08_curate.ipynb #132ad77e
+# %% ../nbs/08_curate.ipynb #b2c8ad6a
 def _config(item: dict) -> CurateConfig: return CurateConfig.from_dict(item['cfg'])
 
 def _message(e: Exception) -> str:
@@ -426,7 +426,7 @@ def stage_features(item: dict) -> dict:
     except Exception as e: return {**item, 'error': _message(e)}
     return {**item, 'feats': feats, 'text_source': source, 'units': units, 'times': times}
 
-# %% ../nbs/08_curate.ipynb #47f0f047
+# %% ../nbs/08_curate.ipynb #ec840719
 REASONS = ('too short', 'not speaking', 'another face speaks', 'face not tracked', 'face too small', 'no text', 'text too sparse', 'low audio quality')
 
 def _judge(seg: dict, cfg: CurateConfig) -> list[str]:
@@ -472,7 +472,7 @@ def candidates(item: dict, wav: np.ndarray) -> list[dict]:
     _one_speaker(segs)
     return segs
 
-# %% ../nbs/08_curate.ipynb #3f782cd7
+# %% ../nbs/08_curate.ipynb #443e58d5
 def _atomic(path: Path, write) -> Path:
     "Call `write(tmp)` on a temporary name beside `path` (same suffix), then move it into place in one step."
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
@@ -550,7 +550,7 @@ def stage_fine(item: dict) -> dict:
     _atomic(marker, lambda p: p.write_text(json.dumps(dict(file=rel, rows=rows, times=times, video_seconds=item['n_frames'] / cfg.fps if item.get('n_frames') else 0.0))))
     return {'key': item['key'], 'rows': len(rows)}
 
-# %% ../nbs/08_curate.ipynb #42a72c3c
+# %% ../nbs/08_curate.ipynb #c20e78b9
 STAGES = (stage_coarse, stage_features, stage_fine)
 
 def curate_file(item: dict) -> dict:
@@ -632,7 +632,7 @@ def curate(in_dir: str | Path,                   # folder of raw videos (searche
     return CurateSummary(str(out), len(files), int((files.status == 'error').sum()), len(todo), len(items) - len(todo), len(kept),
                          float(files.seconds.fillna(0).sum() / 3600), float(kept.seconds.sum() / 3600), time.perf_counter() - t0)
 
-# %% ../nbs/08_curate.ipynb #e5b4983d
+# %% ../nbs/08_curate.ipynb #b9528549
 def write_manifest(out: Path, keys: list[str]) -> pd.DataFrame:
     "Gather the done-markers of `keys` into `manifest.parquet` (written by DuckDB, atomically); rows sorted, so equal runs give equal files."
     import duckdb
@@ -684,7 +684,7 @@ def report(out: str | Path) -> str:
     if len(bad): lines += ['', f"unreadable files ({len(bad)}):"] + [f"  {r.file}: {r.reason}" for r in bad.itertuples()]
     return '\n'.join(lines)
 
-# %% ../nbs/08_curate.ipynb #99ed801d
+# %% ../nbs/08_curate.ipynb #ed1f3153
 def config_with(settings: list[str] = (), cfg: CurateConfig = CurateConfig()) -> CurateConfig:
     "`cfg` with `KEY=VALUE` settings applied, each value read as its field's type; a ValueError naming an unknown key."
     import dataclasses
@@ -736,7 +736,7 @@ def bench_curate(footage: str | Path | None = None,    # a folder of videos (def
     print(f"bench curate: {s.hours_in * 60:.1f} min of video, one worker, {time.perf_counter() - t0:.0f} s wall")
     return t
 
-# %% ../nbs/08_curate.ipynb #67923d62
+# %% ../nbs/08_curate.ipynb #ad9920c7
 def _overlap(a0, a1, b0, b1) -> float: return max(0.0, min(a1, b1) - max(a0, b0))
 
 def _same_face(row, box) -> bool:
