@@ -56,7 +56,7 @@ class CurateConfig:
     max_sec_per_char: float = 1.0    #   phoneme-rate rule: < 1 s per character (paper)
     min_face_area: float = 0.15      #   face box > 15 % of the frame area (paper)
     min_tracked: float = 0.8         #   share of a segment's frames where the landmark detector found the face
-    dnsmos_min: float = 2.5          #   DNSMOS P.835 OVRL > 2.5 (paper)
+    dnsmos_min: float = 2.5          #   DNSMOS P.835 OVRL > 2.5 (paper); 0: no audio-quality filter
     def __post_init__(self):
         for k in ('fps', 'max_side', 'scene_threshold', 'clip_size', 'min_seconds', 'max_seconds', 'max_sec_per_char', 'crop_scale'):
             if not getattr(self, k) > 0: raise ValueError(f"CurateConfig.{k} must be > 0, got {getattr(self, k)}")
@@ -348,7 +348,6 @@ def segment_text(units: list[Unit], a: float, b: float) -> str:
     "The transcript of [a, b) seconds: the units whose middle falls inside."
     return ' '.join(u.text for u in units if a <= (u.start + u.end) / 2 < b)
 
-_DNSMOS = None
 def dnsmos_ovrl(wav: np.ndarray, sample_rate: int = 24_000) -> float:
     "DNSMOS P.835 overall quality (1-5) of speech, from `speechmos`' bundled ONNX models (offline); NaN if it is not installed."
     try: from speechmos import dnsmos
@@ -438,7 +437,7 @@ def _judge(seg: dict, cfg: CurateConfig) -> list[str]:
     if seg['face_area'] <= cfg.min_face_area: fails.append('face too small')
     if seg['chars'] == 0: fails.append('no text')
     elif seg['sec_per_char'] >= cfg.max_sec_per_char: fails.append('text too sparse')
-    if not seg['dnsmos'] > cfg.dnsmos_min: fails.append('low audio quality')
+    if cfg.dnsmos_min > 0 and not seg['dnsmos'] > cfg.dnsmos_min: fails.append('low audio quality')
     return fails
 
 def _one_speaker(segs: list[dict]) -> None:
@@ -617,10 +616,15 @@ def curate(in_dir: str | Path,                   # folder of raw videos (searche
     if not in_dir.is_dir(): raise FileNotFoundError(f"curate: input folder {in_dir} does not exist")
     if in_dir.resolve() == out.resolve(): raise ValueError(f"curate: the output folder must differ from the input folder ({in_dir})")
     t0 = time.perf_counter()
+    inputs = [p for p in find_inputs(in_dir) if out.resolve() not in p.resolve().parents]
+    if not inputs: raise ValueError(f"curate: no videos ({', '.join(VIDEO_SUFFIXES)}) under {in_dir}")
+    if cfg.dnsmos_min > 0:
+        try: import speechmos  # noqa: F401
+        except ImportError: raise ValueError("curate: the DNSMOS filter needs speechmos: pip install 'omnitalker[eval]' "
+                                             "(or --set dnsmos_min=0 to curate without it)") from None
     for d in (out / 'clips', out / '.work'): d.mkdir(parents=True, exist_ok=True)
     for d in (out / 'clips', out / '.work', out):   # leftovers of a killed run
         for p in d.glob('.*.tmp*'): p.unlink(missing_ok=True)
-    inputs = [p for p in find_inputs(in_dir) if out.resolve() not in p.resolve().parents]
     items = [dict(path=str(p), rel=p.relative_to(in_dir).as_posix(), key=file_key(p, in_dir), out=str(out), cfg=asdict(cfg), bytes=p.stat().st_size)
              for p in inputs]
     todo = [it for it in items if not (out / '.work' / f"{it['key']}.json").is_file()]

@@ -132,6 +132,7 @@ def test_curate_cli_errors(tmp_path):
     "Wrong use of `omnitalker curate` is one clear line and exit status 2, and writes nothing."
     for args, says in ((['curate', str(tmp_path)], 'an input and an output folder'),
                        (['curate', str(tmp_path / 'nope'), str(tmp_path / 'out')], 'does not exist'),
+                       (['curate', str(tmp_path), str(tmp_path / 'out')], 'no videos'),
                        (['curate', str(tmp_path), str(tmp_path / 'out'), '--set', 'colour=red'], 'KEY one of'),
                        (['curate', str(tmp_path), str(tmp_path / 'out'), '--set', 'min_seconds=soon'], 'is not a float'),
                        (['curate', '--report', str(tmp_path)], 'no manifest.parquet')):
