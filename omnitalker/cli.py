@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     "The `omnitalker` argument parser with one subparser per entry of `SUBCOMMANDS`."
     p = argparse.ArgumentParser(prog='omnitalker', description='OmniTalker: text + a reference clip -> a talking-head video.')
     p.add_argument('--version', action='version', version=f'omnitalker {omnitalker.__version__}')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     for name, (handler, add_args, help_) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_)
@@ -223,5 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, 'handler', None) is None: build_parser().print_help(); return 0
     try: return args.handler(args) or 0
-    except (ValueError, FileNotFoundError) as e:  # user errors: one clear line, no traceback
+    except KeyboardInterrupt:
+        if args.debug: raise
+        print(f'omnitalker {args.command}: interrupted', file=sys.stderr); return 130
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as e:  # user errors: one clear line, no traceback
+        if args.debug: raise
         print(f'omnitalker {args.command}: error: {e}', file=sys.stderr); return 2

@@ -5,7 +5,7 @@
 # %% ../nbs/12_generate.ipynb #14f0836f
 # Shapes: t video frames, h height, w width, n mel frames, c channels (62 motion numbers or 100 mel bins), s audio samples.
 from __future__ import annotations
-import json, os, re, subprocess, sys, tempfile, time, warnings
+import json, math, os, re, subprocess, sys, tempfile, time, unicodedata, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -24,12 +24,12 @@ from .watermark import watermark_video, watermark_audio, AudioMarkConfig
 GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
-__all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'SPLITS',
-           'COLD_PARTS', 'media_streams', 'read_video', 'reference_text', 'check_text', 'check_face', 'Reference',
-           'pick_source', 'prepare_reference', 'release_config', 'load_release_files', 'save_release_files',
-           'load_models', 'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer',
-           'GenerationReport', 'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli',
-           'bench_generate']
+__all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER',
+           'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'media_streams', 'read_video', 'reference_text',
+           'check_text', 'check_face', 'Reference', 'check_output', 'check_device', 'pick_source', 'prepare_reference',
+           'release_config', 'load_release_files', 'save_release_files', 'load_models', 'chunk_text', 'chunk_budget',
+           'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport', 'GenerationStream',
+           'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
 import omnitalker
@@ -81,6 +81,7 @@ def check_text(text: str, max_chars: int) -> str:
     t = ' '.join(text.split())
     if not t: raise ValueError("text is empty: give the sentence to speak (--text \"...\")")
     if len(t) > max_chars: raise ValueError(f"text is too long: {len(t)} characters, at most {max_chars} for this generator")
+    if not any(unicodedata.category(c)[0] in 'LN' for c in t): raise ValueError(f"text has nothing to speak (no letter or digit): {t[:40]!r}")
     return t
 
 def check_face(frames: np.ndarray, n: int = 3, detector=None) -> None:
@@ -108,6 +109,28 @@ class Reference:
     seconds: float            # audio duration
     parts: tuple = ()         # (name, seconds) of the preparation's parts
 
+MIN_REF_SECONDS = 1.0   # a shorter reference carries too little voice and motion to follow
+MAX_STEPS = 256         # ODE steps allowed; far beyond the point where more steps change what is heard or seen
+
+def check_output(out: str | Path) -> Path:
+    "`out` if an mp4 can be written there: not a folder, under a folder (not a file) we may write in; else a ValueError, before any work."
+    out = Path(out)
+    if out.is_dir(): raise ValueError(f"--out {out} is a folder: give a file name, e.g. {out / 'out.mp4'}")
+    up = out.parent
+    while not up.exists(): up = up.parent
+    if not up.is_dir(): raise ValueError(f"--out {out}: {up} is a file, not a folder")
+    try: tempfile.TemporaryFile(dir=up).close()
+    except OSError as e: raise ValueError(f"--out {out}: cannot write in {up} ({e.strerror or e})") from None
+    return out
+
+def check_device(device: str | None) -> str:
+    "The device to run on; a ValueError if this torch cannot use the one asked for."
+    d = default_device(device)
+    if d.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f"--device {d}: this torch has no usable CUDA GPU ({'a CPU-only build' if torch.version.cuda is None else 'no GPU visible'}); use --device cpu")
+    if d == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()): raise ValueError("--device mps: no Apple GPU here; use --device cpu")
+    return d
+
 def pick_source(coeffs: torch.Tensor) -> int:  # (t, c) -> frame index
     "The most neutral frame: smallest jawOpen + |pitch| + |yaw| + |roll|."
     from omnitalker.face import MOTION_INDEX
@@ -129,10 +152,18 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
     text = reference_text(path, ref_text)
     frames, fps = read_video(path)
     if len(frames) / fps > max_seconds: raise ValueError(f"{path}: reference is {len(frames) / fps:.1f} s, at most {max_seconds:g} s: trim it")
+    if len(frames) / fps < MIN_REF_SECONDS: raise ValueError(f"{path}: reference is {len(frames) / fps:.2f} s, at least {MIN_REF_SECONDS:g} s are needed to hear a voice and see a face move")
+    from omnitalker.curate import inspect_media, MediaError
+    try: container = inspect_media(path).duration
+    except MediaError: container = 0.0
+    if container and len(frames) / fps < 0.9 * container - 0.2:
+        raise ValueError(f"{path}: truncated or corrupt: {len(frames) / fps:.2f} s of video decoded of the {container:.2f} s the file declares")
     if min(frames.shape[1:3]) < 64: raise ValueError(f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, need at least 64x64")
     check_face(frames, detector=detector)
     st.append(('check reference', time.perf_counter() - t0)); t0 = time.perf_counter()
     wav = load_audio(path)                                                  # (s,) 24 kHz, loudness-normalised
+    if len(wav) / 24_000 < 0.9 * len(frames) / fps - 0.2:
+        raise ValueError(f"{path}: {len(wav) / 24_000:.2f} s of audio under {len(frames) / fps:.2f} s of video: the reference's sound must cover its picture")
     mel = log_mel(wav)                                                      # (n, 100)
     st.append(('reference audio', time.perf_counter() - t0)); t0 = time.perf_counter()
     uv, _ = detect_video(frames)                                            # (t, k, 2) pixels
@@ -153,7 +184,10 @@ def release_config(config_cls, path: str | Path):
     "The config of a release, from `<path>.json` alone (no weights read)."
     js = _release_stem(path).with_suffix('.json')
     if not js.is_file(): raise FileNotFoundError(f"no release config at {js} (train one in nb 11, or pass its path)")
-    d = json.loads(js.read_text()); return config_cls.from_dict(d.get('config', d))
+    try: d = json.loads(js.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{js}: not a readable release config ({e})") from None
+    if not isinstance(d, dict): raise ValueError(f"{js}: not a release config (a JSON object), got {type(d).__name__}")
+    return config_cls.from_dict(d.get('config', d))
 
 def load_release_files(cls, config_cls, path: str | Path, device: str = 'cpu'):
     "`cls(config)` from a release (`<path>.safetensors` + `<path>.json`, nb 11's `load_release`), in eval mode on `device`."
@@ -302,6 +336,10 @@ def generate_stream(text: str,                           # what the person shoul
     steps = cfg.flow.nfe if steps is None else steps
     for name, v in (('steps', steps), ('chunk_frames', chunk_frames)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if steps > MAX_STEPS: raise ValueError(f"steps must be at most {MAX_STEPS}, got {steps} (nb 01: a few dozen steps are as good as thousands)")
+    for name, v in (('cfg_text', cfg_text), ('cfg_audio', cfg_audio), ('cfg_video', cfg_video), ('speed', speed), ('duration', duration)):
+        if v is not None and not math.isfinite(v): raise ValueError(f"{name} must be a finite number, got {v}")
+    if models is None: device = check_device(device)
     if speed <= 0: raise ValueError(f"speed must be positive, got {speed}")
     if duration is not None and duration <= 0: raise ValueError(f"duration must be positive seconds, got {duration}")
     text = check_text(text, cfg.text.max_chars)
@@ -335,6 +373,8 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
         with timer('sample'):
             g = gen.generate(ref.text, piece, ref.mel.to(dev), ref.motion.coeffs.to(dev), speed, gen_seconds=sec, nfe=steps,
                              cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j)
+        for name, x in (('mel', g.mel), ('motion', g.motion)):
+            if not torch.isfinite(x).all(): raise ValueError(f"sampling produced non-finite {name} values (text chunk {j + 1}): the generator's weights or settings are broken")
         codes = blend_start(g.motion[0, :int(g.motion_lens[0])].float().cpu(), prev)        # (t, c)
         with timer('vocoder'):
             wav = voc.decode(g.mel[0, :int(g.mel_lens[0])].float()).cpu().numpy()           # (s,)
@@ -365,16 +405,17 @@ def write_mp4(path: str | Path, frames: np.ndarray, wav: np.ndarray, fps: float 
     if h % 2 or w % 2: raise ValueError(f"H.264 yuv420p needs even frame sides, got {w}x{h}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.stem}.{os.getpid()}.tmp.mp4')
-    with tempfile.TemporaryDirectory() as d:
-        import soundfile as sf
-        sf.write(f'{d}/a.wav', np.clip(wav, -1, 1), sample_rate, subtype='PCM_16')
-        cmd = [exe, '-y', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', f'{w}x{h}', '-r', str(fps), '-i', '-', '-i', f'{d}/a.wav',
-               '-c:v', 'libx264', '-preset', 'veryfast', '-crf', str(crf), '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
-               '-ar', str(sample_rate), '-ac', '1', '-shortest', '-movflags', '+faststart', str(tmp)]
-        p = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
-    if p.returncode:
-        tmp.unlink(missing_ok=True); raise RuntimeError(f"ffmpeg failed writing {path}: {p.stderr.decode(errors='replace')[-400:]}")
-    os.replace(tmp, path)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            import soundfile as sf
+            sf.write(f'{d}/a.wav', np.clip(wav, -1, 1), sample_rate, subtype='PCM_16')
+            cmd = [exe, '-y', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', f'{w}x{h}', '-r', str(fps), '-i', '-', '-i', f'{d}/a.wav',
+                   '-c:v', 'libx264', '-preset', 'veryfast', '-crf', str(crf), '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
+                   '-ar', str(sample_rate), '-ac', '1', '-shortest', '-movflags', '+faststart', str(tmp)]
+            p = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+        if p.returncode: raise RuntimeError(f"ffmpeg failed writing {path}: {p.stderr.decode(errors='replace')[-400:]}")
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)        # nothing half-written stays behind, whatever stopped us (Ctrl-C included)
     return path
 
 # %% ../nbs/12_generate.ipynb #9f6852af
@@ -386,6 +427,7 @@ def generate(text: str,                               # what the person should s
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
              vocoder: str = 'auto', progress: bool | Callable = True) -> GenerationReport:
     "Text + reference clip -> watermarked mp4 with audio; prints each part's time and the RTF (see `generate_stream`)."
+    out = check_output(out)
     stream = generate_stream(text, ref, ref_text=ref_text, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, cfg_video=cfg_video,
                              seed=seed, duration=duration, speed=speed, watermark=watermark, device=device, generator_path=generator_path,
                              renderer_path=renderer_path, models=models, chunk_frames=50, vocoder=vocoder,

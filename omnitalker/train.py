@@ -592,11 +592,17 @@ def load_release(cls: type,                       # module class, built as cls(c
     st, js = _release_paths(path)
     for f in (st, js):
         if not f.exists(): raise FileNotFoundError(f"load_release: {f} not found (a release is <path>.safetensors + <path>.json)")
-    ccls, saved = config_class(cls), json.loads(js.read_text())
+    ccls = config_class(cls)
+    try: saved = json.loads(js.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{js}: not a readable release config ({e})") from None
+    if not isinstance(saved, dict): raise ValueError(f"{js}: not a release config (a JSON object), got {type(saved).__name__}")
     _check_release_config(saved, ccls, expect, js)
     module = cls(ccls.from_dict(saved))
     try: load_model(module, str(st), strict=True, device=map_location)
     except RuntimeError as e: raise CheckpointMismatch(f"release {st}: the weights do not fit {cls.__name__}({ccls.__name__} from {js.name}): {str(e)[:400]}") from None
+    except Exception as e: raise ValueError(f"{st}: corrupt or truncated weights ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    bad = [n for n, t in module.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad: raise ValueError(f"{st}: tensor {bad[0]} holds NaN or infinite values" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else '') + ": the file is damaged")
     return module.to(map_location).eval()
 
 # %% ../nbs/11_train.ipynb #3438c2d2

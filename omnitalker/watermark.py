@@ -375,6 +375,7 @@ def detect_file(path: str | Path, key: int = DEFAULT_KEY, max_seconds: float = 1
 
 def detect_cli(path: str) -> int:
     "The `omnitalker detect FILE` verb: print the report of `detect_file`; exit status 0 if found, 1 if not."
+    if Path(path).is_dir(): raise ValueError(f"{path} is a folder: give a video or audio file")
     report = detect_file(path)
     print(report)
     return 0 if report.detected else 1

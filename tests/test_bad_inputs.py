@@ -1,0 +1,95 @@
+"""`omnitalker generate` and `detect` as a hostile user drives them: each bad input ends in one clear line, exit status 2,
+no traceback, and no output or temporary file left behind. Most cases call the console script's `main` in this process
+(fast); one runs the installed script in a subprocess to check the process-level behaviour."""
+import json, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / 'data_samples' / 'reference_arctic_a0007.mp4'
+GEN = ROOT / 'data_samples' / 'checkpoints' / 'generator_tiny'
+BIN = Path(sys.executable).parent / 'omnitalker'
+
+def _ffmpeg(*args):
+    from omnitalker.config import ffmpeg_exe
+    subprocess.run([ffmpeg_exe(), '-y', '-v', 'error', *map(str, args)], check=True)
+
+@pytest.fixture(scope='module')
+def bad(tmp_path_factory) -> dict:
+    "Broken releases and references, made from the shipped ones."
+    from safetensors.torch import load_file, save_file
+    d = tmp_path_factory.mktemp('bad')
+    def release(name, weights: bytes | None = None, config: str | None = None, nan: bool = False):
+        (d / f'{name}.json').write_text(GEN.with_suffix('.json').read_text() if config is None else config)
+        if nan:
+            w = load_file(GEN.with_suffix('.safetensors')); k = sorted(w)[3]; w[k] = torch.full_like(w[k], float('nan'))
+            save_file(w, d / f'{name}.safetensors')
+        else: (d / f'{name}.safetensors').write_bytes(GEN.with_suffix('.safetensors').read_bytes() if weights is None else weights)
+        return d / name
+    raw = GEN.with_suffix('.safetensors').read_bytes()
+    cases = dict(corrupt_header=release('corrupt', b'\xff' * 16 + raw[16:]), truncated=release('truncated', raw[:len(raw) // 2]),
+                 nan_weights=release('nan', nan=True), empty_json=release('empty_json', config=''), bad_json=release('bad_json', config='{"config": '))
+    (d / 'half.mp4').write_bytes(REF.read_bytes()[:REF.stat().st_size // 2])
+    _ffmpeg('-i', REF, '-t', 0.13, '-vn', '-c:a', 'aac', d / 'a.m4a')
+    _ffmpeg('-i', REF, '-i', d / 'a.m4a', '-map', '0:v', '-map', '1:a', '-c', 'copy', d / 'short_audio.mp4')
+    _ffmpeg('-i', REF, '-t', 0.3, '-c:v', 'libx264', '-c:a', 'aac', d / 'short.mp4')
+    (d / 'file.txt').write_text('a file, not a folder')
+    cases.update(dir=d)
+    return cases
+
+def run_cli(argv, capsys, out: Path | None = None) -> str:
+    "Run `omnitalker ARGV` in this process; check the one-line error, exit status 2 and that `out` (if given) was not written."
+    from omnitalker.cli import main
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, (argv, rc, err)
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith(('W0000', 'I0000', 'INFO:', 'reference transcript'))]
+    assert len(lines) == 1 and ': error: ' in lines[0] and 'Traceback' not in err, err
+    if out is not None:
+        assert not out.exists(), out
+        assert not [p for p in out.parent.glob('*') if '.tmp' in p.name] if out.parent.is_dir() else True
+    return lines[0]
+
+def gen(*extra, out, ref=REF, text='Hello there.'):
+    return ['generate', '--text', text, '--ref', str(ref), '--ref-text', 'and you always want to see it in the superlative degree',
+            '--out', str(out), *map(str, extra)]
+
+def test_output_paths(bad, capsys, tmp_path):
+    d = bad['dir']
+    assert 'is a folder' in run_cli(gen(out=tmp_path), capsys)
+    assert 'is a file, not a folder' in run_cli(gen(out=d / 'file.txt' / 'x.mp4'), capsys)
+    assert 'cannot write' in run_cli(gen(out=Path('/proc/x.mp4')), capsys)
+
+def test_settings(capsys, tmp_path):
+    out = tmp_path / 'x.mp4'
+    assert 'finite' in run_cli(gen('--cfg-text', 'nan', '--no-watermark', out=out), capsys, out)
+    assert f'at most' in run_cli(gen('--steps', 10000, out=out), capsys, out)
+    assert 'positive integer' in run_cli(gen('--steps', 0, out=out), capsys, out)
+    assert 'nothing to speak' in run_cli(gen(out=out, text='\U0001F600\U0001F389'), capsys, out)
+    if not torch.cuda.is_available(): assert 'no usable CUDA' in run_cli(gen('--device', 'cuda', out=out), capsys, out)
+
+@pytest.mark.parametrize('case, says', [('corrupt_header', 'corrupt or truncated weights'), ('truncated', 'corrupt or truncated weights'),
+                                        ('nan_weights', 'holds NaN or infinite'), ('empty_json', 'not a readable release config'),
+                                        ('bad_json', 'not a readable release config')])
+def test_broken_weights(bad, case, says, capsys, tmp_path):
+    out = tmp_path / 'x.mp4'
+    line = run_cli(gen('--generator', bad[case], '--no-watermark', out=out), capsys, out)
+    assert says in line and bad[case].name in line, line
+
+def test_bad_references(bad, capsys, tmp_path):
+    out, d = tmp_path / 'x.mp4', bad['dir']
+    assert 'truncated or corrupt' in run_cli(gen(out=out, ref=d / 'half.mp4'), capsys, out)
+    line = run_cli(gen(out=out, ref=d / 'short_audio.mp4'), capsys, out)
+    assert 'of audio under' in line, line
+    assert 'at least 1 s' in run_cli(gen(out=out, ref=d / 'short.mp4'), capsys, out)
+    assert 'is a folder' in run_cli(['detect', str(d)], capsys)
+
+def test_console_script(tmp_path):
+    "The installed script: exit status 2, one line on stderr, nothing on stdout, no file; --debug shows the traceback."
+    args = [str(BIN), 'generate', '--text', 'Hi.', '--steps', '0', '--out', str(tmp_path / 'x.mp4')]
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.strip() == 'omnitalker generate: error: steps must be a positive integer, got 0', p.stderr
+    assert not list(tmp_path.iterdir())
+    q = subprocess.run([args[0], '--debug'] + args[1:], capture_output=True, text=True)
+    assert q.returncode != 0 and 'Traceback' in q.stderr
