@@ -8,14 +8,26 @@ import argparse, importlib, platform, sys
 import omnitalker
 
 # %% auto #0
-__all__ = ['BENCHES', 'SUBCOMMANDS', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect',
-           'cmd_follow', 'cmd_train', 'cmd_curate', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'weights_found', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate',
+           'cmd_detect', 'cmd_follow', 'cmd_train', 'cmd_curate', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
     "Installed version of `module`, or 'not installed'."
     try: return getattr(importlib.import_module(module), '__version__', 'unknown')
     except Exception: return 'not installed'
+
+def weights_found() -> dict:
+    "Where the default weights and the sample reference are looked for, and whether they are there."
+    from omnitalker.generate import DEFAULT_GENERATOR, DEFAULT_RENDERER, DEFAULT_REFERENCE
+    from omnitalker.audio import find_vocos_weights
+    have = lambda *ps: 'found' if all(p.is_file() for p in ps) else 'MISSING'
+    out = {name: f"{stem}.safetensors + .json ({have(stem.with_suffix('.safetensors'), stem.with_suffix('.json'))})"
+           for name, stem in (('generator', DEFAULT_GENERATOR), ('renderer', DEFAULT_RENDERER))}
+    out['reference'] = f"{DEFAULT_REFERENCE} ({have(DEFAULT_REFERENCE)})"
+    try: out['vocos'] = f"{find_vocos_weights()} (found: used as the vocoder)"
+    except FileNotFoundError as e: out['vocos'] = f"{e} (Griffin-Lim is used)"
+    return out
 
 def info_lines() -> list[str]:
     "The lines `omnitalker info` prints."
@@ -24,6 +36,7 @@ def info_lines() -> list[str]:
     lines += [f'{m:<12} {_version(m)}' for m in ('torch', 'numpy', 'librosa', 'diffusers', 'nbdev', 'mediapipe', 'cv2')]
     lines.append(f"{'device':<12} {default_device()}")
     lines.append(f"{'ffmpeg':<12} {ffmpeg_exe() or 'NOT FOUND (pip install imageio-ffmpeg, or apt-get install ffmpeg)'}")
+    lines += [f'{k:<12} {v}' for k, v in weights_found().items()]
     paper, tiny = flatten(OmniTalkerConfig.paper()), flatten(OmniTalkerConfig.tiny())
     lines.append(f"{'config':<28} {'paper':>14} {'tiny':>14}")
     lines += [f'  {k:<26} {str(paper[k]):>14} {str(tiny[k]):>14}' for k in paper if paper[k] != tiny[k] or k.startswith(('audio.sample', 'motion.fps'))]
