@@ -15,11 +15,11 @@ from fastcore.basics import patch
 from .config import AudioConfig, ffmpeg_exe
 
 # %% auto #0
-__all__ = ['VOCOS_REPO', 'VOCODERS', 'AudioError', 'resample', 'read_audio', 'rms', 'normalize_loudness', 'load', 'save',
-           'mel_filterbank', 'n_frames', 'LogMel', 'log_mel', 'mel_to_linear', 'GriffinLim', 'spectral_convergence',
-           'log_spectral_distance', 'RoundTrip', 'round_trip', 'librosa_griffin_lim', 'bench_griffin_lim',
-           'find_vocos_weights', 'VocosVocoder', 'load_vocoder', 'DurationPlan', 'text_length', 'plan_duration',
-           'AudioEmbedding']
+__all__ = ['VOCOS_REPO', 'VOCODERS', 'AudioError', 'resample', 'wav_shortfall', 'read_audio', 'rms', 'normalize_loudness', 'load',
+           'save', 'mel_filterbank', 'n_frames', 'LogMel', 'log_mel', 'mel_to_linear', 'GriffinLim',
+           'spectral_convergence', 'log_spectral_distance', 'RoundTrip', 'round_trip', 'librosa_griffin_lim',
+           'bench_griffin_lim', 'find_vocos_weights', 'VocosVocoder', 'load_vocoder', 'DurationPlan', 'text_length',
+           'plan_duration', 'AudioEmbedding']
 
 # %% ../nbs/03_audio.ipynb #590b6dfa
 class AudioError(ValueError):
@@ -33,6 +33,8 @@ def _ffmpeg_decode(path: Path, sample_rate: int) -> np.ndarray:
     p = subprocess.run(cmd, capture_output=True)
     err = p.stderr.decode(errors='replace')
     if 'matches no streams' in err: raise AudioError(f"{path}: the file has no audio stream")
+    if 'Error opening output files' in err:   # ffmpeg opened the file but cannot decode its audio: an input problem
+        raise AudioError(f"{path}: cannot decode its audio stream (an unsupported sample format or a damaged header)")
     if p.returncode != 0: raise AudioError(f"{path}: cannot read audio (ffmpeg: {err.strip().splitlines()[-1] if err.strip() else p.returncode})")
     return np.frombuffer(p.stdout, dtype='<f4').copy()  # (t,)
 
@@ -43,10 +45,26 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     import librosa
     return librosa.resample(wav, orig_sr=orig_sr, target_sr=target_sr, res_type='soxr_hq').astype(np.float32)
 
+def wav_shortfall(path: Path) -> tuple[int, int] | None:
+    "(bytes present, bytes declared) of a RIFF/WAVE file's `data` chunk if the file ends before it does (an early EOF); else None."
+    with open(path, 'rb') as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b'RIFF' or head[8:12] != b'WAVE': return None
+        while True:
+            ck = f.read(8)
+            if len(ck) < 8: return None
+            size = int.from_bytes(ck[4:], 'little')
+            if ck[:4] == b'data':
+                have = path.stat().st_size - f.tell()
+                return (have, size) if size != 0xFFFFFFFF and have < size else None   # 0xFFFFFFFF: a stream of unknown length
+            f.seek(size + (size & 1), 1)
+
 def read_audio(path: str | Path, sample_rate: int = 24_000) -> np.ndarray:
-    "Mono float32 samples of an audio file or of a video's audio track, at `sample_rate`."
+    "Mono float32 samples of an audio file or of a video's audio track, at `sample_rate`; an `AudioError` if it is damaged."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    short = wav_shortfall(path)
+    if short: raise AudioError(f"{path}: truncated WAV: its data ends after {short[0]:,} of the {short[1]:,} bytes its header declares")
     import soundfile as sf
     try: wav, sr = sf.read(str(path), dtype='float32', always_2d=True)  # (t, channels)
     except Exception: return _ffmpeg_decode(path, sample_rate)  # mp4, m4a, webm, ... go through ffmpeg

@@ -93,3 +93,37 @@ def test_console_script(tmp_path):
     assert not list(tmp_path.iterdir())
     q = subprocess.run([args[0], '--debug'] + args[1:], capture_output=True, text=True)
     assert q.returncode != 0 and 'Traceback' in q.stderr
+
+# --- the loaders on damaged files: always their own error (`AudioError`, `MediaError`), never another exception ---
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+WAV = ROOT / 'data_samples' / 'arctic_a0007.wav'
+PREFIXES = [b'', b'RIFF\x24\x00\x00\x00WAVEfmt ', b'\x00\x00\x00\x20ftypisom', b'\x1a\x45\xdf\xa3', b'ID3\x03\x00']   # wav, mp4, mkv, mp3 magic
+
+def _loads_or_says(path):
+    "Read `path` as audio and as a video to curate; only our own errors may come out."
+    from omnitalker.audio import AudioError, read_audio
+    from omnitalker.curate import CurateConfig, MediaError, decode_audio, decode_video, inspect_media
+    try: read_audio(path)
+    except AudioError: pass
+    try:
+        info = inspect_media(path); frames = decode_video(path, info, CurateConfig()); decode_audio(path, len(frames), CurateConfig())
+    except MediaError: pass
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from(PREFIXES), body=st.binary(max_size=4096))
+def test_random_bytes(tmp_path, prefix, body):
+    p = tmp_path / 'x.mp4'; p.write_bytes(prefix + body)
+    _loads_or_says(p)
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(src=st.sampled_from([REF, WAV]), cut=st.floats(0.0, 0.99))
+def test_truncated_real_files(tmp_path, src, cut):
+    data = src.read_bytes(); p = tmp_path / f'cut{src.suffix}'; p.write_bytes(data[:int(len(data) * cut)])
+    _loads_or_says(p)
+
+def test_truncated_wav_named(tmp_path):
+    "A WAV that ends early (236 of 4,427 frames read without a word, before) is an error that says how much is there."
+    from omnitalker.audio import AudioError, read_audio
+    p = tmp_path / 'eof.wav'; p.write_bytes(WAV.read_bytes()[:WAV.stat().st_size // 10])
+    with pytest.raises(AudioError, match='truncated WAV'): read_audio(p)
