@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'ConfigError',
-           'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig', 'OmniTalkerConfig',
-           'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table', 'LossOutput',
-           'default_device', 'ffmpeg_exe']
+__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
+           'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig',
+           'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table',
+           'LossOutput', 'default_device', 'ffmpeg_exe', 'data_dir']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -423,6 +423,8 @@ class LossOutput:
     def names(self) -> tuple: return tuple(n for n, _ in self.terms)
 
 # %% ../nbs/00_config.ipynb #536c58a9
+import os
+from pathlib import Path
 def default_device(prefer: str | None = None) -> str:
     "The torch device to use: `prefer` if given, else 'cuda', then 'mps', then 'cpu'."
     import torch
@@ -439,3 +441,13 @@ def ffmpeg_exe() -> str | None:
     except Exception:
         import shutil
         return shutil.which('ffmpeg')
+
+DATA_ENV = 'OMNITALKER_HOME'   # a folder holding the sample reference and checkpoints/, used instead of the shipped ones
+
+def data_dir() -> Path:
+    "The folder of shipped samples and tiny checkpoints: $OMNITALKER_HOME if set, else the wheel's `omnitalker/data_samples`, else the checkout's `data_samples/` (editable install)."
+    if os.environ.get(DATA_ENV): return Path(os.environ[DATA_ENV]).expanduser()
+    import omnitalker
+    here = Path(omnitalker.__file__).resolve().parent
+    return here / 'data_samples' if (here / 'data_samples').is_dir() else here.parent / 'data_samples'
+
