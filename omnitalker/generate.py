@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 import numpy as np
 import torch
-from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe
+from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir
 from .audio import AudioError, read_audio, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
 from .face import Camera, HeadTemplate, Motion, default_template
 from .landmarks import NoFaceError, MediapipeDetector, detect_video, camera_for_landmarks, fit_clip, adapt_template
@@ -24,20 +24,28 @@ from .watermark import watermark_video, watermark_audio, AudioMarkConfig
 GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
-__all__ = ['GEN_AUDIO_MARK', 'REPO_DATA', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER',
-           'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'media_streams', 'read_video', 'reference_text',
-           'check_text', 'check_face', 'Reference', 'check_output', 'check_device', 'pick_source', 'prepare_reference',
-           'release_config', 'load_release_files', 'save_release_files', 'load_models', 'chunk_text', 'chunk_budget',
-           'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport', 'GenerationStream',
-           'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
+__all__ = ['GEN_AUDIO_MARK', 'SAMPLES', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER',
+           'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'find_reference', 'media_streams', 'read_video',
+           'reference_text', 'check_text', 'check_face', 'Reference', 'check_output', 'check_device', 'pick_source',
+           'prepare_reference', 'release_config', 'load_release_files', 'save_release_files', 'load_models',
+           'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport',
+           'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
-import omnitalker
-REPO_DATA = Path(omnitalker.__file__).resolve().parent.parent / 'data_samples'   # shipped samples and checkpoints (editable install)
-DEFAULT_REFERENCE = REPO_DATA / 'reference_arctic_a0007.mp4'
+SAMPLES = data_dir()   # shipped samples and tiny checkpoints (nb 00: $OMNITALKER_HOME, the wheel's package data, or the checkout)
+DEFAULT_REFERENCE = SAMPLES / 'reference_arctic_a0007.mp4'
 DEMO_TEXT = "Hello, I am a tiny talking head, and this is my first sentence."   # `make demo`'s sentence (and nb 11's demo_check)
-DEFAULT_GENERATOR = REPO_DATA / 'checkpoints' / 'generator_tiny'
-DEFAULT_RENDERER = REPO_DATA / 'checkpoints' / 'renderer_tiny'
+DEFAULT_GENERATOR = SAMPLES / 'checkpoints' / 'generator_tiny'
+DEFAULT_RENDERER = SAMPLES / 'checkpoints' / 'renderer_tiny'
+
+def find_reference(ref: str | Path) -> Path:
+    "A reference clip by path, or by the name of a shipped sample ('reference_arctic_a0007', 'world/sample_a'); FileNotFoundError naming both places otherwise."
+    p = Path(ref).expanduser()
+    if p.is_file(): return p
+    for q in (SAMPLES / p, (SAMPLES / p).with_suffix('.mp4')):
+        if not p.is_absolute() and q.is_file(): return q
+    names = sorted(str(q.relative_to(SAMPLES).with_suffix('')) for q in SAMPLES.glob('**/*.mp4'))
+    raise FileNotFoundError(f"reference clip not found: {p} (not a file, nor a shipped sample in {SAMPLES}: {', '.join(names) or 'none there'})")
 
 def media_streams(path: str | Path) -> set:
     "The kinds of stream ('video', 'audio') in a media file; a ValueError naming the file if ffmpeg cannot read it."
@@ -144,7 +152,7 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
                       fit_iters: int = 10,         # Levenberg-Marquardt iterations per fitting pass
                       detector=None) -> Reference:
     "Check a reference clip, then compute its log-mel and motion codes and pick its source face."
-    path, st = Path(path), []
+    path, st = find_reference(path), []
     t0 = time.perf_counter()
     kinds = media_streams(path)
     if 'video' not in kinds: raise ValueError(f"{path}: no video stream (the reference must show the person)")
