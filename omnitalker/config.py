@@ -12,7 +12,7 @@ from pathlib import Path
 __all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
            'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig',
            'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table',
-           'LossOutput', 'default_device', 'ffmpeg_exe', 'data_dir']
+           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -423,7 +423,8 @@ class LossOutput:
     def names(self) -> tuple: return tuple(n for n, _ in self.terms)
 
 # %% ../nbs/00_config.ipynb #536c58a9
-import os
+import os, sys
+from contextlib import contextmanager
 from pathlib import Path
 def default_device(prefer: str | None = None) -> str:
     "The torch device to use: `prefer` if given, else 'cuda', then 'mps', then 'cpu'."
@@ -441,6 +442,19 @@ def ffmpeg_exe() -> str | None:
     except Exception:
         import shutil
         return shutil.which('ffmpeg')
+
+@contextmanager
+def quiet_native_logs():
+    "Inside the block, what C++ libraries write straight to the process's stderr (MediaPipe's TFLite and absl start-up lines) goes to /dev/null; Python exceptions still rise."
+    # MediaPipe logs through absl/glog to file descriptor 2 as its graphs start; no environment variable or absl setting
+    # reaches that logger from Python, so the descriptor itself is pointed away for the call and put back after.
+    try: sys.stderr.flush()
+    except (AttributeError, ValueError): pass
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2); yield
+    finally:
+        os.dup2(saved, 2); os.close(saved); os.close(null)
 
 DATA_ENV = 'OMNITALKER_HOME'   # a folder holding the sample reference and checkpoints/, used instead of the shipped ones
 

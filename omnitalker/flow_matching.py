@@ -229,6 +229,7 @@ def sample(self: ODESolver,
            return_intermediates: bool = False,# return the states at every grid time, stacked: (T, b, ...)
            enable_grad: bool = False,         # keep the autograd graph (e.g. to backprop through sampling)
            atol: float = 1e-5, rtol: float = 1e-5, # tolerances of adaptive methods
+           on_step: Callable | None = None,   # called as on_step(i, n) after fixed step i of n (a progress bar's hook)
            **cond,                            # passed on to velocity_model
           ) -> State:
     "Solve the ODE from `x_init`; `self.nfe` counts the velocity evaluations it took."
@@ -238,9 +239,10 @@ def sample(self: ODESolver,
     f = lambda x, t: self._f(x, t, cond)
     with torch.set_grad_enabled(enable_grad):
         x, states = x_init, [x_init]
-        for t, t_next in zip(tg[:-1], tg[1:]):
+        for i, (t, t_next) in enumerate(zip(tg[:-1], tg[1:]), 1):
             x = rk_step(f, x, t, t_next - t, method)
             if return_intermediates: states.append(x)
+            if on_step is not None: on_step(i, len(tg) - 1)
     return _stack(states) if return_intermediates else x
 
 # %% ../nbs/01_flow_matching.ipynb #87512f9a

@@ -12,8 +12,9 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir
+from tqdm import tqdm
 from .audio import AudioError, read_audio, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
-from .face import Camera, HeadTemplate, Motion, default_template
+from .face import Camera, HeadTemplate, Motion, REGIONS, default_template
 from .landmarks import NoFaceError, MediapipeDetector, detect_video, camera_for_landmarks, fit_clip, adapt_template
 from .model import OmniTalker
 from .renderer import Renderer, KeypointDriver, face_crop, animate, keypoint_indices
@@ -24,12 +25,13 @@ from .watermark import watermark_video, watermark_audio, AudioMarkConfig
 GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
-__all__ = ['GEN_AUDIO_MARK', 'SAMPLES', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER',
+__all__ = ['GEN_AUDIO_MARK', 'SAMPLES', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'FACE_RULES',
            'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'find_reference', 'media_streams', 'read_video',
-           'reference_text', 'check_text', 'check_face', 'Reference', 'check_output', 'check_device', 'pick_source',
-           'prepare_reference', 'release_config', 'load_release_files', 'save_release_files', 'load_models',
-           'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport',
-           'GenerationStream', 'generate_stream', 'write_mp4', 'generate', 'generate_cli', 'bench_generate']
+           'reference_text', 'check_text', 'check_face', 'check_one_shot', 'choose_face', 'Reference', 'check_output',
+           'check_device', 'eye_opening', 'pick_source', 'prepare_reference', 'release_config', 'load_release_files',
+           'save_release_files', 'load_models', 'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level',
+           'fit_length', 'Timer', 'GenerationReport', 'GenerationStream', 'generate_stream', 'write_mp4', 'generate',
+           'generate_cli', 'bench_generate']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
 SAMPLES = data_dir()   # shipped samples and tiny checkpoints (nb 00: $OMNITALKER_HOME, the wheel's package data, or the checkout)
@@ -65,7 +67,7 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float]:
     v = mediapy.read_video(str(path))
     return np.asarray(v), float(v.metadata.fps or 25.0)
 
-def reference_text(path: str | Path, ref_text: str | None = None) -> str:
+def reference_text(path: str | Path, ref_text: str | None = None, verbose: bool = True) -> str:
     "The transcript of a reference clip: `ref_text`, else its sidecar `<name>.json`'s `text`, else what nb 08's transcript hears (a `.srt`/`.txt` beside it, or ASR)."
     if ref_text is not None and ref_text.strip(): return ref_text.strip()
     side = Path(path).with_suffix('.json')
@@ -79,7 +81,7 @@ def reference_text(path: str | Path, ref_text: str | None = None) -> str:
     except (MediaError, AudioError) as e: raise ValueError(f"no transcript for the reference {Path(path).name}: {e}; {hint}") from None
     text = ' '.join(u.text for u in units).strip()
     if not text: raise ValueError(f"no transcript for the reference {Path(path).name}: {source} heard no words; {hint}")
-    print(f"reference transcript ({source}, no --ref-text given): {text!r}", file=sys.stderr)
+    if verbose: print(f"reference transcript ({source}, no --ref-text given): {text!r}", file=sys.stderr)
     return text
 
 # %% ../nbs/12_generate.ipynb #76175b20
@@ -101,6 +103,58 @@ def check_face(frames: np.ndarray, n: int = 3, detector=None) -> None:
         except NoFaceError: pass
     raise NoFaceError(f"no face found in the reference clip (looked at frames {idx.tolist()} of {len(frames)}): use a clip with one visible, roughly frontal face")
 
+# %% ../nbs/12_generate.ipynb #a1f30c02
+FACE_RULES = ('speaker', 'largest', 'left', 'right')   # how the face is chosen when a reference shows several (or a number, 1 = leftmost)
+
+def check_one_shot(frames: np.ndarray,       # (t, h, w, 3) uint8
+                   fps: float, path: str | Path = 'reference') -> None:
+    "ValueError with the cut times if the clip changes shot (nb 08's `detect_scenes`)."
+    from omnitalker.curate import CurateConfig, detect_scenes
+    k = max(1, math.ceil(frames.shape[2] / 320))                             # shrink: cuts are seen at any size
+    shots = detect_scenes(frames[:, ::k, ::k], CurateConfig(fps=fps))
+    if len(shots) > 1:
+        cuts, spans = [f'{s / fps:.2f} s' for s, _ in shots[1:]], [f'{s / fps:.2f}-{e / fps:.2f} s' for s, e in shots]
+        longest = max(shots, key=lambda s: s[1] - s[0])
+        raise ValueError(f"{path}: the reference changes shot at {', '.join(cuts)} (shots {', '.join(spans)}): a reference is one shot of one "
+                         f"person; trim it, e.g. ffmpeg -ss {longest[0] / fps:.2f} -to {longest[1] / fps:.2f} -i {Path(path).name} one_shot.mp4")
+
+def choose_face(frames: np.ndarray,          # (t, h, w, 3) uint8
+                wav: np.ndarray,             # (s,) the clip's audio at 24 kHz
+                fps: float,
+                face: str | int = 'speaker', # a FACE_RULES name, or a number: 1 = the leftmost face
+                n: int = 12,                 # frames looked at for faces
+               ) -> tuple[np.ndarray, str | None]:   # frames (cropped to one face if there were several), notice
+    "One face's frames: unchanged when the clip shows one face; else cropped around the face `face` picks, with a notice saying which."
+    from omnitalker.curate import CurateConfig, detect_faces, track_faces, crop_box, crop_frames, face_landmarks, mouth_opening, sync_score
+    if not (face in FACE_RULES or (isinstance(face, int) and not isinstance(face, bool) and face >= 1)):
+        raise ValueError(f"face must be one of {', '.join(FACE_RULES)} or a face number from 1 (leftmost), got {face!r}")
+    cfg, wav = CurateConfig(fps=fps), np.asarray(wav, np.float32)
+    idx = np.unique(np.linspace(0, len(frames) - 1, n).round().astype(int))
+    dets = detect_faces(frames[idx], cfg)                                    # per sampled frame (f, 5) fractions + score
+    sparse = CurateConfig(fps=fps, min_track_seconds=0.0, track_gap=len(idx))                 # n frames spread over the clip
+    tracks = [t for t in track_faces(dets, [(0, len(idx))], sparse) if t.found.sum() >= len(idx) / 2]
+    if len(tracks) < 2: return frames, None
+    tracks.sort(key=lambda t: np.median(t.boxes[:, 0] + t.boxes[:, 2]))       # left to right
+    h, w = frames.shape[1:3]
+    area = [float(np.median((t.boxes[:, 2] - t.boxes[:, 0]) * (t.boxes[:, 3] - t.boxes[:, 1]))) for t in tracks]
+    boxes = [crop_box(t, w, h, cfg) for t in tracks]
+    crop = lambda i: crop_frames(frames, boxes[i], min(512, boxes[i][2] // 2 * 2))
+    why = ''
+    if face == 'speaker':
+        sync = [sync_score(mouth_opening(face_landmarks(crop(i))[0]), wav, cfg)[1] for i in range(len(tracks))]
+        i = int(np.argmax(sync))
+        scores = ', '.join(f'{s:.2f}' for s in sync)
+        if sync[i] >= cfg.sync_min: why = f'the speaking one (its mouth follows the sound: sync {scores}, left to right)'
+        else: i, why = int(np.argmax(area)), f'the largest (no mouth follows the sound: sync {scores} < {cfg.sync_min})'
+    elif face == 'largest': i, why = int(np.argmax(area)), 'the largest'
+    elif face in ('left', 'right'): i, why = (0, 'the leftmost') if face == 'left' else (len(tracks) - 1, 'the rightmost')
+    else:
+        if face > len(tracks): raise ValueError(f"face {face} asked for, but the reference shows {len(tracks)} faces")
+        i, why = face - 1, f'number {face} from the left'
+    x0, y0, side = boxes[i]
+    return crop(i), (f"the reference shows {len(tracks)} faces; using {why}, face {i + 1} from the left "
+                     f"(crop x {x0}, y {y0}, side {side} px); --face {'|'.join(FACE_RULES)}|N chooses another")
+
 # %% ../nbs/12_generate.ipynb #df472952
 @dataclass(frozen=True, eq=False)
 class Reference:
@@ -116,6 +170,8 @@ class Reference:
     reproj_px: float          # mean landmark reprojection error of the fit, pixels
     seconds: float            # audio duration
     parts: tuple = ()         # (name, seconds) of the preparation's parts
+    notes: tuple = ()         # what was decided for the user, to be shown (e.g. which of several faces is used)
+    source_index: int = 0     # frame of the clip the source frame is
 
 MIN_REF_SECONDS = 1.0   # a shorter reference carries too little voice and motion to follow
 MAX_STEPS = 256         # ODE steps allowed; far beyond the point where more steps change what is heard or seen
@@ -139,25 +195,45 @@ def check_device(device: str | None) -> str:
     if d == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()): raise ValueError("--device mps: no Apple GPU here; use --device cpu")
     return d
 
-def pick_source(coeffs: torch.Tensor) -> int:  # (t, c) -> frame index
-    "The most neutral frame: smallest jawOpen + |pitch| + |yaw| + |roll|."
-    from omnitalker.face import MOTION_INDEX
-    score = coeffs[:, MOTION_INDEX['jawOpen']] + coeffs[:, 52:55].abs().sum(-1)
-    return int(score.argmin())
+
+
+# %% ../nbs/12_generate.ipynb #a1f30c05
+def eye_opening(uv: np.ndarray) -> np.ndarray:   # (t, k, 2) -> (t,)
+    "Eye aspect ratio: the lids' gap over the eye's width, both eyes averaged (about 0.3 open, under 0.15 closed)."
+    def one(eye):
+        p = uv[:, list(eye)]                     # (t, 6, 2): corner, upper lid x2, corner, lower lid x2
+        gap = np.linalg.norm(p[:, 1] - p[:, 5], axis=-1) + np.linalg.norm(p[:, 2] - p[:, 4], axis=-1)
+        return gap / np.maximum(2 * np.linalg.norm(p[:, 0] - p[:, 3], axis=-1), 1e-6)
+    return (one(REGIONS.eye_right) + one(REGIONS.eye_left)) / 2
+
+def pick_source(uv: np.ndarray,             # (t, k, 2) landmarks, pixels
+                coeffs: torch.Tensor        # (t, c) fitted motion codes
+               ) -> int:                    # frame index
+    "The most neutral frame: eyes open (at least 90 % of the clip's open-eye level, its 95th percentile), then the smallest sum of the ranks of mouth opening and head turn |pitch| + |yaw| + |roll|."
+    from omnitalker.curate import mouth_opening
+    eyes, mouth = eye_opening(uv), mouth_opening(uv)
+    turn = coeffs[:, 52:55].abs().sum(-1).cpu().numpy()
+    from scipy.stats import rankdata                                         # ties share their mean rank
+    score = rankdata(mouth) + rankdata(turn)
+    score[eyes < 0.9 * np.percentile(eyes, 95)] = np.inf
+    return int(np.argmin(score))
 
 # %% ../nbs/12_generate.ipynb #cfb7c20a
 def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg reads) with one face and speech
                       ref_text: str | None = None, # its transcript (default: the sidecar JSON's `text`)
                       max_seconds: float = 12.0,   # longest reference accepted (the generator's context minus room to speak)
                       fit_iters: int = 10,         # Levenberg-Marquardt iterations per fitting pass
-                      detector=None) -> Reference:
-    "Check a reference clip, then compute its log-mel and motion codes and pick its source face."
+                      detector=None,               # landmark detector for the face check (default: MediaPipe's)
+                      face: str | int = 'speaker', # which face, if the clip shows several: a FACE_RULES name or a number (1 = leftmost)
+                      progress: bool = False       # a progress bar over the preparation's parts (stderr)
+                     ) -> Reference:
+    "Check a reference clip (one shot, one face, sound under the picture), then compute its log-mel and motion codes and pick its source face."
     path, st = find_reference(path), []
     t0 = time.perf_counter()
     kinds = media_streams(path)
     if 'video' not in kinds: raise ValueError(f"{path}: no video stream (the reference must show the person)")
     if 'audio' not in kinds: raise AudioError(f"{path}: the file has no audio stream (the reference must be a clip of the person speaking)")
-    text = reference_text(path, ref_text)
+    text = reference_text(path, ref_text, verbose=progress)
     frames, fps = read_video(path)
     if len(frames) / fps > max_seconds: raise ValueError(f"{path}: reference is {len(frames) / fps:.1f} s, at most {max_seconds:g} s: trim it")
     if len(frames) / fps < MIN_REF_SECONDS: raise ValueError(f"{path}: reference is {len(frames) / fps:.2f} s, at least {MIN_REF_SECONDS:g} s are needed to hear a voice and see a face move")
@@ -167,22 +243,25 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
     if container and len(frames) / fps < 0.9 * container - 0.2:
         raise ValueError(f"{path}: truncated or corrupt: {len(frames) / fps:.2f} s of video decoded of the {container:.2f} s the file declares")
     if min(frames.shape[1:3]) < 64: raise ValueError(f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, need at least 64x64")
+    bar = tqdm(total=3, desc='reference', unit='part', disable=None if progress else True, leave=False, file=sys.stderr)
     check_face(frames, detector=detector)
-    st.append(('check reference', time.perf_counter() - t0)); t0 = time.perf_counter()
+    check_one_shot(frames, fps, path)
+    st.append(('check reference', time.perf_counter() - t0)); t0 = time.perf_counter(); bar.update()
     wav = load_audio(path)                                                  # (s,) 24 kHz, loudness-normalised
     if len(wav) / 24_000 < 0.9 * len(frames) / fps - 0.2:
         raise ValueError(f"{path}: {len(wav) / 24_000:.2f} s of audio under {len(frames) / fps:.2f} s of video: the reference's sound must cover its picture")
     mel = log_mel(wav)                                                      # (n, 100)
-    st.append(('reference audio', time.perf_counter() - t0)); t0 = time.perf_counter()
+    st.append(('reference audio', time.perf_counter() - t0)); t0 = time.perf_counter(); bar.update()
+    frames, notice = choose_face(frames, wav[:round(len(frames) / fps * 24_000)], fps, face)   # cropped to one face if there were several
     uv, _ = detect_video(frames)                                            # (t, k, 2) pixels
     cam = camera_for_landmarks(uv)
     motion, fit = fit_clip(uv, cam, fps=fps, iters=fit_iters)
     tpl = adapt_template(default_template(), fit.coeffs, uv, cam)
-    i = pick_source(fit.coeffs)
+    i = pick_source(uv, fit.coeffs)
     motion = motion.resample(25.0) if fps != 25.0 else motion
-    st.append(('reference motion', time.perf_counter() - t0))
+    st.append(('reference motion', time.perf_counter() - t0)); bar.update(); bar.close()
     return Reference(str(path), text, mel, motion, tpl, cam, frames[i], fit.coeffs[i].clone(), float(fit.reproj_px.mean()),
-                     len(wav) / 24_000, tuple(st))
+                     len(wav) / 24_000, tuple(st), (notice,) if notice else (), i)
 
 # %% ../nbs/12_generate.ipynb #7ff33592
 def _release_stem(path: str | Path) -> Path:
@@ -317,8 +396,12 @@ class GenerationStream:
     def __iter__(self) -> Iterator[Chunk]: yield from self._run(self)
 
 def _notify(progress, frac: float, msg: str):
+    "Tell a progress callback how far the run is (bars are drawn by `_bar`)."
     if callable(progress): progress(frac, msg)
-    elif progress: print(f'[{frac:4.0%}] {msg}', flush=True)
+
+def _bar(progress, total: int, desc: str, unit: str):
+    "A tqdm bar on stderr when `progress is True` and stderr is a terminal; a silent one otherwise."
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if progress is True else True, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 # %% ../nbs/12_generate.ipynb #4e04d35e
 def generate_stream(text: str,                           # what the person should say
@@ -335,7 +418,8 @@ def generate_stream(text: str,                           # what the person shoul
                     models: tuple | None = None,         # already-loaded (OmniTalker, Renderer), instead of the paths
                     chunk_frames: int = 25,              # video frames per yielded chunk
                     vocoder: str = 'auto',               # 'auto' (Vocos if its weights are local, else Griffin-Lim), 'griffin_lim', 'vocos'
-                    progress: bool | Callable = False,   # True: print progress lines; a callable gets (fraction, message)
+                    face: str | int = 'speaker',         # which face, if the reference shows several (FACE_RULES, or 1 = leftmost)
+                    progress: bool | Callable = False,   # True: progress bars and notices on stderr; a callable gets (fraction, message)
                     _mark_audio: bool = True) -> GenerationStream:
     "Check everything now; generate lazily, yielding watermarked `Chunk`s of frames and audio as they are ready."
     timer = Timer()
@@ -353,8 +437,11 @@ def generate_stream(text: str,                           # what the person shoul
     text = check_text(text, cfg.text.max_chars)
     # 2. the reference: its checks (streams, transcript, a face) run before its audio and motion analysis
     if not isinstance(ref, Reference):
-        ref = prepare_reference(ref, ref_text, cfg.max_seconds - 1)
+        ref = prepare_reference(ref, ref_text, cfg.max_seconds - 1, face=face, progress=progress is True)
         for n, s in ref.parts: timer.add(n, s)
+    for note in ref.notes:
+        if progress is True: print(note, file=sys.stderr)
+        _notify(progress, 0.0, note)
     # 3. only now the weights
     with timer('load models'):
         gen, ren = models or load_models(generator_path, renderer_path, device)
@@ -378,9 +465,9 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
     prev, start, first, index, motions = None, 0.0, None, 0, []
     for j, (piece, sec) in enumerate(zip(pieces, secs)):
         _notify(progress, j / len(pieces), f'sampling text chunk {j + 1}/{len(pieces)}: {piece[:40]!r}')
-        with timer('sample'):
+        with timer('sample'), _bar(progress, steps, f'sampling {j + 1}/{len(pieces)}', 'step') as bar:
             g = gen.generate(ref.text, piece, ref.mel.to(dev), ref.motion.coeffs.to(dev), speed, gen_seconds=sec, nfe=steps,
-                             cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j)
+                             cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j, on_step=lambda i, n: bar.update())
         for name, x in (('mel', g.mel), ('motion', g.motion)):
             if not torch.isfinite(x).all(): raise ValueError(f"sampling produced non-finite {name} values (text chunk {j + 1}): the generator's weights or settings are broken")
         codes = blend_start(g.motion[0, :int(g.motion_lens[0])].float().cpu(), prev)        # (t, c)
@@ -389,16 +476,17 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
             wav = fit_length(level(wav), round(len(codes) / fps * sr))
         if watermark and mark_audio:
             with timer('watermark'): wav = watermark_audio(wav, sr, cfg=GEN_AUDIO_MARK)
+        bar = _bar(progress, len(codes), f'rendering {j + 1}/{len(pieces)}', 'frame')
         for i in range(0, len(codes), chunk_frames):
             _notify(progress, (j + (i + chunk_frames / 2) / len(codes)) / len(pieces), f'rendering frames {i}-{min(len(codes), i + chunk_frames)} of {len(codes)}')
             with timer('render'): frames = animate(ren, crop, driver, ref.source_code, codes[i:i + chunk_frames])   # (t, h, w, 3)
             if watermark:
                 with timer('watermark'): frames = watermark_video(frames)
             a, b = round(i / fps * sr), round(min(len(codes), i + chunk_frames) / fps * sr)
-            now = timer.elapsed; first = first if first is not None else now
+            bar.update(len(frames)); now = timer.elapsed; first = first if first is not None else now
             yield Chunk(index, frames, wav[a:b].astype(np.float32), start + i / fps, codes[i:i + chunk_frames], now)
             index += 1
-        prev, start = codes[-1], start + len(codes) / fps
+        bar.close(); prev, start = codes[-1], start + len(codes) / fps
         motions.append(codes)
     _notify(progress, 1.0, 'done')
     stream.report = GenerationReport(None, len(pieces), round(start * fps), start, timer.elapsed, first or 0.0, tuple(timer.seconds.items()),
@@ -433,13 +521,14 @@ def generate(text: str,                               # what the person should s
              *, ref_text: str | None = None, steps: int | None = None, cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None,
              seed: int = 0, duration: float | None = None, speed: float = 1.0, watermark: bool = True,
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
-             vocoder: str = 'auto', progress: bool | Callable = True) -> GenerationReport:
+             vocoder: str = 'auto', face: str | int = 'speaker',
+             progress: bool | Callable = True) -> GenerationReport:   # True: progress bars, notices and the parts' table; False: silent
     "Text + reference clip -> watermarked mp4 with audio; prints each part's time and the RTF (see `generate_stream`)."
     out = check_output(out)
     stream = generate_stream(text, ref, ref_text=ref_text, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, cfg_video=cfg_video,
                              seed=seed, duration=duration, speed=speed, watermark=watermark, device=device, generator_path=generator_path,
-                             renderer_path=renderer_path, models=models, chunk_frames=50, vocoder=vocoder,
-                             progress=progress if callable(progress) else False, _mark_audio=False)
+                             renderer_path=renderer_path, models=models, chunk_frames=50, vocoder=vocoder, face=face,
+                             progress=progress, _mark_audio=False)
     chunks, timer = list(stream), stream.timer
     frames, wav = np.concatenate([c.frames for c in chunks]), np.concatenate([c.wav for c in chunks])
     if watermark:
@@ -447,17 +536,21 @@ def generate(text: str,                               # what the person should s
     with timer('mux'): path = write_mp4(out, frames, wav)
     r = stream.report
     report = GenerationReport(str(path), r.text_chunks, r.frames, r.seconds, timer.elapsed, r.first_chunk_s, tuple(timer.seconds.items()), r.vocoder, r.motion)
-    if progress: print(report)
+    if progress is True: print(report)
     return report
 
 # %% ../nbs/12_generate.ipynb #28e3699a
+def _face_arg(face: str | int) -> str | int:
+    "--face as given on the command line: a rule name, or a face number."
+    return int(face) if str(face).isdigit() else face
+
 def generate_cli(args) -> int:
     "The `omnitalker generate` verb: write the video, print the parts' times, output path and RTF; exit status 0."
     opt = lambda name, default=None: getattr(args, name, default)   # the CLI notebook may declare only the documented flags
     generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps'),
              cfg_text=opt('cfg_text'), cfg_audio=opt('cfg_audio'), cfg_video=opt('cfg_video'), seed=opt('seed', 0),
              duration=opt('duration'), speed=opt('speed', 1.0), watermark=not opt('no_watermark', False), device=opt('device'),
-             generator_path=opt('generator'), renderer_path=opt('renderer'), progress=True)
+             generator_path=opt('generator'), renderer_path=opt('renderer'), face=_face_arg(opt('face') or 'speaker'), progress=not opt('quiet', False))
     return 0
 
 # %% ../nbs/12_generate.ipynb #88999273

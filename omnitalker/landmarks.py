@@ -8,6 +8,7 @@ import math, time
 from dataclasses import dataclass
 import numpy as np
 import torch
+from .config import quiet_native_logs
 from .face import (BLENDSHAPE_NAMES, GAZE_NAMES, MOTION_NAMES, ZERO_BLENDSHAPES, KEYPOINT_MP_INDEX, REGIONS, Camera,
                              HeadTemplate, Motion, default_template, gaussian_smooth, keypoints, project, rotation_matrix)
 
@@ -29,14 +30,15 @@ class MediapipeDetector:
                  min_confidence: float = 0.5):       # face detection confidence threshold
         import mediapipe as mp   # heavy: imported only when a detector is made
         # https://github.com/google-ai-edge/mediapipe/blob/master/docs/solutions/face_mesh.md
-        self.mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=not video, max_num_faces=1, refine_landmarks=True,
-                                                    min_detection_confidence=min_confidence)
+        with quiet_native_logs():
+            self.mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=not video, max_num_faces=1, refine_landmarks=True,
+                                                        min_detection_confidence=min_confidence)
     def mesh478(self, image: np.ndarray) -> np.ndarray:  # (478, 3): pixels (col, row) and relative depth
         "All 478 MediaPipe landmarks of the largest face, in pixels."
         image = np.ascontiguousarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"need an RGB uint8 image (h, w, 3), got {image.dtype} {image.shape}")
-        res = self.mesh.process(image)
+        with quiet_native_logs(): res = self.mesh.process(image)   # TFLite/absl start-up lines (nb 00)
         if not res.multi_face_landmarks: raise NoFaceError(f"no face found in the {image.shape[1]}x{image.shape[0]} image")
         h, w = image.shape[:2]
         return np.array([[p.x * w, p.y * h, p.z * w] for p in res.multi_face_landmarks[0].landmark], dtype=np.float32)

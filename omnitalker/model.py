@@ -8,6 +8,7 @@
 from __future__ import annotations
 import functools, math
 from dataclasses import dataclass
+from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from .config import OmniTalkerConfig, AudioConfig, LossOutput
@@ -330,7 +331,8 @@ def sample(self: OmniTalker,
            cfg_text: float | None = None, cfg_audio: float | None = None, cfg_visual: float | None = None, # CFG scales (None: config)
            mel_ceiling: float | None = None,   # clip the predicted clean log-mel to <= this (None: config.flow.mel_ceiling; inf: off)
            seed: int = 0,                      # noise seed (per item)
-           attn: str = 'sdpa') -> Generated:
+           attn: str = 'sdpa',                 # attention kernel
+           on_step: Callable | None = None) -> Generated:  # called as on_step(i, n) after ODE step i of n (progress)
     "Generate the mel and motion that continue the reference clips, speaking `text` (flow ODE with multi-condition CFG)."
     fc, (ra, rb), dev = self.config.flow, self.rates, ref_mel.device
     b = ref_mel.shape[0]
@@ -361,7 +363,7 @@ def sample(self: OmniTalker,
     grid = time_grid(nfe or fc.nfe, fc.sway if sway is None else sway, device=dev)
     ceiling = fc.mel_ceiling if mel_ceiling is None else mel_ceiling
     field = guided if ceiling is None or math.isinf(ceiling) else clip_prediction(guided, hi=float(self.norm_mel(torch.tensor(float(ceiling)))), index=0)
-    x_a, x_b = ODESolver(field).sample(x_init, grid, solver or fc.solver)
+    x_a, x_b = ODESolver(field).sample(x_init, grid, solver or fc.solver, on_step=on_step)
     (mel, mel_lens), (motion, motion_lens) = _cut(self.denorm_mel(x_a), ref_mel_lens, n_tot), _cut(self.denorm_motion(x_b), m_ref, m_tot)
     return Generated(mel, mel_lens, motion, motion_lens, guided.n_calls)
 
