@@ -28,6 +28,13 @@ dev_requirements = (cfg.get('dev_requirements') or '').split()
 eval_requirements = shlex.split(cfg.get('eval_requirements', ''))    # optional: offline speech recogniser and speech quality (nb 08, 11, 15)
 scale_requirements = shlex.split(cfg.get('scale_requirements', ''))  # optional: Ray for curating on a cluster (nb 08)
 
+# The shipped samples and tiny checkpoints travel in the wheel as `omnitalker/data_samples/` (found there by
+# `omnitalker.config.data_dir`), mapped from the checkout's `data_samples/` so git holds one copy. Files are named by
+# pattern, folder by folder (each folder a data-only package): a stray file dropped into data_samples/ stays out.
+sample_files = {'omnitalker.data_samples': ['README.md', 'arctic_a0007.COPYING', 'arctic_a0007.wav', 'reference_arctic_a0007.*'],
+                'omnitalker.data_samples.checkpoints': ['*_tiny.json', '*_tiny.recipe.json', '*_tiny.safetensors'],
+                'omnitalker.data_samples.world': ['sample_?.json', 'sample_?.mp4', 'sample_?.mel.npy', 'sample_?.motion.npz']}
+
 project_urls = {}
 if cfg.get('doc_host'): project_urls["Documentation"] = cfg['doc_host'] + cfg.get('doc_baseurl', '')
 
@@ -41,7 +48,9 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]]
       + (['License :: ' + lic[1]] if lic[1] else []),
     url=cfg['git_url'],
-    packages=setuptools.find_packages(include=['omnitalker', 'omnitalker.*']),
+    packages=setuptools.find_packages(include=['omnitalker', 'omnitalker.*']) + list(sample_files),
+    package_dir={'omnitalker.data_samples': 'data_samples'},
+    package_data=sample_files,
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements + eval_requirements + scale_requirements, 'eval': eval_requirements, 'scale': scale_requirements},

@@ -4,12 +4,14 @@
 
 # %% ../nbs/90_cli.ipynb #41404796
 from __future__ import annotations
-import argparse, importlib, platform, sys
+import argparse, importlib, os, platform, shutil, sys
+from pathlib import Path
 import omnitalker
 
 # %% auto #0
-__all__ = ['BENCHES', 'SUBCOMMANDS', 'weights_found', 'info_lines', 'cmd_info', 'cmd_world', 'cmd_bench', 'cmd_generate',
-           'cmd_detect', 'cmd_follow', 'cmd_train', 'cmd_curate', 'build_parser', 'main']
+__all__ = ['BENCHES', 'SUBCOMMANDS', 'data_source', 'shipped_samples', 'weights_found', 'info_lines', 'cmd_info', 'copy_data',
+           'cmd_data', 'cmd_world', 'cmd_bench', 'cmd_generate', 'cmd_detect', 'cmd_follow', 'cmd_train', 'cmd_curate',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #76cbcb20
 def _version(module: str) -> str:
@@ -17,14 +19,30 @@ def _version(module: str) -> str:
     try: return getattr(importlib.import_module(module), '__version__', 'unknown')
     except Exception: return 'not installed'
 
+def data_source() -> tuple[Path, str]:
+    "The data folder `omnitalker.config.data_dir` picks, and which rule picked it."
+    from omnitalker.config import DATA_ENV, data_dir
+    d = data_dir()
+    if os.environ.get(DATA_ENV): return d, f'${DATA_ENV} is set'
+    if d == Path(omnitalker.__file__).resolve().parent / 'data_samples': return d, 'package data: omnitalker installed from a wheel'
+    return d, 'checkout: an editable install reads data_samples/ beside the package'
+
+def shipped_samples(d: Path | None = None) -> list[str]:
+    "Names of the clips in the data folder, as `generate --ref NAME` takes them ('reference_arctic_a0007', 'world/sample_a')."
+    d = d or data_source()[0]
+    return sorted(str(p.relative_to(d).with_suffix('')) for p in d.glob('**/*.mp4'))
+
 def weights_found() -> dict:
     "Where the default weights and the sample reference are looked for, and whether they are there."
     from omnitalker.generate import DEFAULT_GENERATOR, DEFAULT_RENDERER, DEFAULT_REFERENCE
     from omnitalker.audio import find_vocos_weights
     have = lambda *ps: 'found' if all(p.is_file() for p in ps) else 'MISSING'
-    out = {name: f"{stem}.safetensors + .json ({have(stem.with_suffix('.safetensors'), stem.with_suffix('.json'))})"
+    d, why = data_source()
+    out = {'data': f"{d} ({why}{'' if d.is_dir() else ': MISSING, no such folder'})"}
+    out |= {name: f"{stem}.safetensors + .json ({have(stem.with_suffix('.safetensors'), stem.with_suffix('.json'))})"
            for name, stem in (('generator', DEFAULT_GENERATOR), ('renderer', DEFAULT_RENDERER))}
     out['reference'] = f"{DEFAULT_REFERENCE} ({have(DEFAULT_REFERENCE)})"
+    out['samples'] = f"{', '.join(shipped_samples(d))} (--ref NAME)" if d.is_dir() and shipped_samples(d) else 'none'
     try: out['vocos'] = f"{find_vocos_weights()} (found: used as the vocoder)"
     except FileNotFoundError as e: out['vocos'] = f"{e} (Griffin-Lim is used)"
     return out
@@ -43,8 +61,37 @@ def info_lines() -> list[str]:
     return lines
 
 def cmd_info(args):
-    "Print versions, device, ffmpeg and configs."
+    "Print versions, device, ffmpeg, where the data folder is and what it holds, and configs."
     print('\n'.join(info_lines()))
+
+# %% ../nbs/90_cli.ipynb #8b7e2f61
+def _data_args(p: argparse.ArgumentParser):
+    p.add_argument('--to', default=None, metavar='DIR', help='copy the data folder into DIR (new or empty), then use it with OMNITALKER_HOME=DIR')
+
+def copy_data(to: str | Path) -> list[Path]:
+    "Copy every file of the data folder into `to`, a new or empty folder; the copies. Nothing is downloaded."
+    src, why = data_source()
+    files = sorted(p for p in src.rglob('*') if p.is_file() and '__pycache__' not in p.parts)
+    if not files: raise FileNotFoundError(f"nothing to copy: the data folder {src} ({why}) holds no files")
+    to = Path(to).expanduser()
+    if to.exists() and (not to.is_dir() or any(to.iterdir())): raise ValueError(f"{to}: exists and is not an empty folder (give a new one)")
+    for p in files:
+        q = to / p.relative_to(src); q.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, q)
+    return [to / p.relative_to(src) for p in files]
+
+def _size(n: int) -> str: return f'{n / 1e6:6.1f} MB' if n >= 1e6 else f'{n / 1e3:6.1f} kB'
+
+def cmd_data(args):
+    "List the data folder's files; with --to, copy them into a folder for $OMNITALKER_HOME."
+    src, why = data_source()
+    if args.to is None:
+        print(f"{src} ({why}{'' if src.is_dir() else ': MISSING, no such folder'})")
+        for p in sorted(src.rglob('*')):
+            if p.is_file() and '__pycache__' not in p.parts: print(f'  {str(p.relative_to(src)):<44} {_size(p.stat().st_size)}')
+        return 0
+    files, to = copy_data(args.to), Path(args.to).expanduser().resolve()
+    print(f'copied {len(files)} files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB) from {src} to {to}')
+    print(f'use them with: export OMNITALKER_HOME={to}')
 
 # %% ../nbs/90_cli.ipynb #1bf40dbe
 def _world_args(p: argparse.ArgumentParser):
@@ -211,7 +258,8 @@ def cmd_curate(args):
 def _no_args(p: argparse.ArgumentParser): pass
 
 SUBCOMMANDS = {  # verb: (handler, add_arguments, one-line help)
-    'info': (cmd_info, _no_args, 'versions, device, ffmpeg and configs'),
+    'info': (cmd_info, _no_args, 'versions, device, ffmpeg, where weights and samples are looked for, configs'),
+    'data': (cmd_data, _data_args, 'list the shipped samples and tiny checkpoints; --to DIR copies them for OMNITALKER_HOME'),
     'generate': (cmd_generate, _generate_args, 'text + reference clip -> watermarked talking-head mp4'),
     'detect': (cmd_detect, _detect_args, "look for omnitalker's invisible watermarks in a video or audio file"),
     'world': (cmd_world, _world_args, 'generate a synthetic world of speakers and clips (nb 07)'),

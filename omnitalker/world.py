@@ -1220,9 +1220,9 @@ def _shot_small_face(st: _Studio, fmt: RawFormat, rng, lead: int, tail: int) -> 
 
 # %% ../nbs/07_world.ipynb #d4b033a0
 def _data_samples() -> Path:
-    "The repository's `data_samples/` folder (beside the package)."
-    import omnitalker
-    return Path(omnitalker.__file__).resolve().parent.parent / 'data_samples'
+    "The folder of shipped samples (`omnitalker.config.data_dir`: $OMNITALKER_HOME, the installed package's data, or the checkout's `data_samples/`)."
+    from omnitalker.config import data_dir
+    return data_dir()
 
 def _all_frames(path: str | Path) -> np.ndarray:
     "All frames of a video (upright), decoded by ffmpeg. (t, h, w, 3) uint8"
