@@ -176,7 +176,7 @@ def cmd_bench(args):
 # %% ../nbs/90_cli.ipynb #3c87fc64
 def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--text', required=True, help='what the person should say')
-    p.add_argument('--ref', default=None, help='reference clip (mp4 with one face and speech); default: the shipped sample')
+    p.add_argument('--ref', default=None, help='reference clip: a path, or a shipped sample by name (omnitalker info lists them); one shot of one face, speaking; default: the shipped sample')
     p.add_argument('--out', default='omnitalker_out.mp4', help='mp4 to write')
     p.add_argument('--ref-text', default=None, help="transcript of the reference (default: the clip's sidecar .json, else speech recognition: nb 08)")
     p.add_argument('--steps', type=int, default=None, help="ODE steps (default: the generator's release config)")
@@ -190,6 +190,8 @@ def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
     p.add_argument('--generator', default=None, help='generator release (default: the shipped tiny one)')
     p.add_argument('--renderer', default=None, help='renderer release (default: the shipped tiny one)')
+    p.add_argument('--face', default='speaker', help='which face, if the reference shows several: speaker (the one whose mouth follows the sound), largest, left, right, or a number (1 = leftmost)')
+    p.add_argument('--quiet', action='store_true', help='print nothing but errors (no progress bars, notices or timing table)')
 
 def cmd_generate(args):
     "Generate a talking-head video."

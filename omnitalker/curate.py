@@ -14,7 +14,7 @@ import torch
 from .audio import AudioError, read_audio, normalize_loudness, log_mel, resample
 from .face import Motion, REGIONS
 from .landmarks import MediapipeDetector, NoFaceError, camera_for_landmarks, fit_clip
-from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, box_iou
+from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, face_detector, box_iou
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'MANIFEST_COLUMNS', 'REASONS', 'STAGES', 'STAGE_TIMES', 'CurateConfig', 'MediaError', 'MediaInfo',
@@ -150,8 +150,7 @@ def detect_scenes(frames: np.ndarray,          # (t, h, w, 3) uint8 RGB
 def detect_faces(frames: np.ndarray,            # (t, h, w, 3) uint8 RGB
                  cfg: CurateConfig = CurateConfig()) -> list[np.ndarray]:  # per frame (f, 5): x0, y0, x1, y1 (fractions), score
     "Face boxes of every frame: nb 07's `face_boxes`, MediaPipe's bundled full-range face detector (offline)."
-    import mediapipe as mp
-    with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=cfg.face_confidence) as fd:
+    with face_detector(cfg.face_confidence) as fd:
         return [np.clip(np.array(face_boxes(f, fd), np.float32).reshape(-1, 5), 0, 1) for f in frames]
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 import torch
-from .config import AudioConfig, MotionConfig, ffmpeg_exe
+from .config import AudioConfig, MotionConfig, ffmpeg_exe, quiet_native_logs
 from .audio import resample, log_mel
 from .face import (BLENDSHAPE_NAMES, MOTION_INDEX, REGIONS, Camera, HeadTemplate, Motion, keypoints, project, rotation_matrix)
 
@@ -25,8 +25,8 @@ __all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS
            'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
            'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles',
            'load_clip', 'WorldSummary', 'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip',
-           'RawFormat', 'room_tone', 'ambience', 'music', 'face_boxes', 'box_area', 'box_iou', 'make_raw_footage',
-           'load_truth', 'frames_at', 'make_bad_inputs']
+           'RawFormat', 'room_tone', 'ambience', 'music', 'face_detector', 'face_boxes', 'box_area', 'box_iou',
+           'make_raw_footage', 'load_truth', 'frames_at', 'make_bad_inputs']
 
 # %% ../nbs/07_world.ipynb #c42cf71d
 # Shapes use einops letters: s audio samples, t video frames, c motion channels (62), k keypoints (70),
@@ -973,13 +973,18 @@ def music(n: int, rng: np.random.Generator, level: float = 0.08, sample_rate: in
     return (level * out / (out.std() + 1e-12)).astype(np.float32)
 
 # %% ../nbs/07_world.ipynb #c65e58f2
+def face_detector(min_confidence: float = 0.5):
+    "MediaPipe's full-range face detector (bundled with mediapipe: offline), made without its start-up log lines; `close()` it, or use it in `with`."
+    import mediapipe as mp
+    with quiet_native_logs(): return mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+
 def face_boxes(image: np.ndarray,     # (h, w, 3) uint8 RGB
                detector=None,         # a `mediapipe.solutions.face_detection.FaceDetection` to reuse (default: a new full-range one)
               ) -> list[tuple]:       # [(x0, y0, x1, y1, score)], fractions of the frame, largest first
     "The faces MediaPipe's full-range face detector finds in an image (the curator's detector)."
-    import mediapipe as mp
-    det = detector or mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-    try: res = det.process(np.ascontiguousarray(image))
+    det = detector or face_detector()
+    try:
+        with quiet_native_logs(): res = det.process(np.ascontiguousarray(image))   # TFLite/absl start-up lines (nb 00)
     finally:
         if detector is None: det.close()
     boxes = [(b.xmin, b.ymin, b.xmin + b.width, b.ymin + b.height, float(d.score[0]))
@@ -1131,12 +1136,11 @@ class _Shot:
 class _Studio:
     "What the shots of raw files share: the world's speakers, their fitted faces, the detectors."
     def __init__(self, seed: int, face_px: int):
-        import mediapipe as mp
         from omnitalker.landmarks import MediapipeDetector
         self.face_px, self.rigs = face_px, {}
         self.speakers = [random_speaker(i, np.random.default_rng([seed, i])) for i in range(RAW_SPEAKERS)]   # as `world_main` draws them
         self.mesh = MediapipeDetector()
-        self.detector = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self.detector = face_detector()
     def rig(self, speaker: Speaker, size: int) -> tuple[FaceRig, tuple]:
         "The speaker's face at `size` px (`RAW_ZOOM` framing) and the detector's box on it at rest."
         if (speaker.id, size) not in self.rigs:
