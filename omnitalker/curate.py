@@ -14,10 +14,10 @@ import torch
 from .audio import AudioError, read_audio, normalize_loudness, log_mel, resample
 from .face import Motion, REGIONS
 from .landmarks import MediapipeDetector, NoFaceError, camera_for_landmarks, fit_clip
-from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, face_detector, box_iou
+from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, face_detector, box_iou, probe, MediaInfo
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'MANIFEST_COLUMNS', 'REASONS', 'STAGES', 'STAGE_TIMES', 'CurateConfig', 'MediaError', 'MediaInfo',
+__all__ = ['VIDEO_SUFFIXES', 'MANIFEST_COLUMNS', 'REASONS', 'STAGES', 'STAGE_TIMES', 'CurateConfig', 'MediaError',
            'inspect_media', 'decode_size', 'decode_video', 'decode_audio', 'detect_scenes', 'detect_faces', 'Track',
            'track_faces', 'crop_box', 'crop_frames', 'face_landmarks', 'mouth_opening', 'sync_score', 'Unit',
            'read_srt', 'pocketsphinx_words', 'whisper_model_dir', 'whisper_words', 'transcript', 'speech_frames',
@@ -70,38 +70,16 @@ class CurateConfig:
 class MediaError(ValueError):
     "A file cannot be curated: the message says what is wrong with it."
 
-@dataclass(frozen=True)
-class MediaInfo:
-    "What ffmpeg says about a file, with the frame size as shown (after rotation)."
-    width: int; height: int       # displayed size, pixels
-    fps: float                    # the container's nominal rate (the decode resamples to 25)
-    duration: float               # seconds
-    rotation: int                 # degrees of display rotation applied when decoding
-    audio: bool                   # has an audio stream
-    n_bytes: int
-
 def inspect_media(path: str | Path) -> MediaInfo:
-    "Streams of a media file; a `MediaError` that names the problem if it cannot be curated."
+    "nb 07's `probe` of a file that can be curated (a video and an audio stream); else a `MediaError` that names the problem."
     path = Path(path)
     if not path.is_file(): raise MediaError(f"{path}: no such file")
-    n = path.stat().st_size
-    if n == 0: raise MediaError("empty file (0 bytes)")
-    err = subprocess.run([ffmpeg_exe(), '-hide_banner', '-nostdin', '-i', str(path)], capture_output=True).stderr.decode(errors='replace')
-    v = re.search(r'Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})', err)
-    a = re.search(r'Stream #\S+.*?: Audio:', err)
-    if v is None and a is None:
-        last = [l for l in err.strip().splitlines() if l.strip()]
-        raise MediaError(f"not a media file ffmpeg can read ({last[-1].strip() if last else 'no streams'})")
-    if v is None: raise MediaError("no video stream (audio only)")
-    if a is None: raise MediaError("no audio stream (video only)")
-    d = re.search(r'Duration: (\d+):(\d+):([\d.]+)', err)
-    dur = int(d[1]) * 3600 + int(d[2]) * 60 + float(d[3]) if d else 0.0
-    r = re.search(r'rotation of (-?[\d.]+) degrees', err)
-    rot = int(round(float(r[1]))) % 360 if r else 0
-    w, h = int(v[1]), int(v[2])
-    if rot in (90, 270): w, h = h, w
-    f = re.search(r'(\d+(?:\.\d+)?) fps', err)
-    return MediaInfo(w, h, float(f[1]) if f else 0.0, dur, rot, True, n)
+    if path.stat().st_size == 0: raise MediaError("empty file (0 bytes)")
+    info = probe(path)
+    if info.video_codec is None and info.audio_codec is None: raise MediaError(f"not a media file ffmpeg can read ({info.log or 'no streams'})")
+    if info.video_codec is None: raise MediaError("no video stream (audio only)")
+    if info.audio_codec is None: raise MediaError("no audio stream (video only)")
+    return info
 
 # %% ../nbs/08_curate.ipynb #334b5064
 def decode_size(info: MediaInfo, max_side: int) -> tuple[int, int]:
@@ -496,7 +474,7 @@ def stage_fine(item: dict) -> dict:
     prefix = _clip_prefix(rel, item['key'])
     info = item.get('info')
     file_row = dict(file=rel, kind='file', bytes=item['bytes'])
-    if info is not None: file_row.update(seconds=info.duration, width=info.width, height=info.height, fps_in=info.fps, rotation=info.rotation)
+    if info is not None: file_row.update(seconds=info.duration, width=info.width, height=info.height, fps_in=info.fps or 0.0, rotation=info.rotation)
     rows = []
     try:
         if item.get('error'): raise MediaError(item['error'])

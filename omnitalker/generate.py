@@ -50,13 +50,13 @@ def find_reference(ref: str | Path) -> Path:
     raise FileNotFoundError(f"reference clip not found: {p} (not a file, nor a shipped sample in {SAMPLES}: {', '.join(names) or 'none there'})")
 
 def media_streams(path: str | Path) -> set:
-    "The kinds of stream ('video', 'audio') in a media file; a ValueError naming the file if ffmpeg cannot read it."
-    path, exe = Path(path), ffmpeg_exe()
+    "The kinds of stream ('video', 'audio') in a media file (nb 07's `probe`); a ValueError naming the file if ffmpeg cannot read it."
+    path = Path(path)
+    from omnitalker.world import probe
     if not path.is_file(): raise FileNotFoundError(f"reference clip not found: {path}")
-    if exe is None: raise ValueError("no ffmpeg found (pip install 'imageio-ffmpeg<0.8', or apt-get install ffmpeg)")
-    err = subprocess.run([exe, '-hide_banner', '-i', str(path)], capture_output=True).stderr.decode(errors='replace')
-    kinds = {k.lower() for k in re.findall(r'Stream #\S+.*?: (Video|Audio):', err)}
-    if not kinds: raise ValueError(f"{path}: unreadable, not a media file ffmpeg can open ({err.strip().splitlines()[-1] if err.strip() else 'no streams'})")
+    info = probe(path)
+    kinds = {k for k, codec in (('video', info.video_codec), ('audio', info.audio_codec)) if codec}
+    if not kinds: raise ValueError(f"{path}: unreadable, not a media file ffmpeg can open ({info.log or 'no streams'})")
     return kinds
 
 # %% ../nbs/12_generate.ipynb #41bdb5cc
@@ -237,9 +237,8 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
     frames, fps = read_video(path)
     if len(frames) / fps > max_seconds: raise ValueError(f"{path}: reference is {len(frames) / fps:.1f} s, at most {max_seconds:g} s: trim it")
     if len(frames) / fps < MIN_REF_SECONDS: raise ValueError(f"{path}: reference is {len(frames) / fps:.2f} s, at least {MIN_REF_SECONDS:g} s are needed to hear a voice and see a face move")
-    from omnitalker.curate import inspect_media, MediaError
-    try: container = inspect_media(path).duration
-    except MediaError: container = 0.0
+    from omnitalker.world import probe
+    container = probe(path).duration                                          # what the file declares (0 if nothing)
     if container and len(frames) / fps < 0.9 * container - 0.2:
         raise ValueError(f"{path}: truncated or corrupt: {len(frames) / fps:.2f} s of video decoded of the {container:.2f} s the file declares")
     if min(frames.shape[1:3]) < 64: raise ValueError(f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, need at least 64x64")
