@@ -281,7 +281,9 @@ def load_release_files(cls, config_cls, path: str | Path, device: str = 'cpu'):
     stem = _release_stem(path)
     if not stem.with_suffix('.safetensors').is_file() or not stem.with_suffix('.json').is_file():
         raise FileNotFoundError(f"no {cls.__name__} release at {stem}.safetensors + .json (train one in nb 11, or pass its path)")
-    return load_release(cls, stem).to(device).eval()
+    m = load_release(cls, stem).to(device).eval()
+    m.release_path = str(stem)              # named in errors about what it produces
+    return m
 
 def save_release_files(module: torch.nn.Module, path: str | Path) -> Path:
     "Write `module`'s weights and `module.config` as a release (nb 11's `save_release`); returns the path stem."
@@ -468,7 +470,8 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
             g = gen.generate(ref.text, piece, ref.mel.to(dev), ref.motion.coeffs.to(dev), speed, gen_seconds=sec, nfe=steps,
                              cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j, on_step=lambda i, n: bar.update())
         for name, x in (('mel', g.mel), ('motion', g.motion)):
-            if not torch.isfinite(x).all(): raise ValueError(f"sampling produced non-finite {name} values (text chunk {j + 1}): the generator's weights or settings are broken")
+            if not torch.isfinite(x).all(): raise ValueError(f"sampling produced non-finite {name} values (text chunk {j + 1}): the weights of the generator "
+                                                             f"{getattr(gen, 'release_path', '(in memory)')} or the settings are broken")
         codes = blend_start(g.motion[0, :int(g.motion_lens[0])].float().cpu(), prev)        # (t, c)
         with timer('vocoder'):
             wav = voc.decode(g.mel[0, :int(g.mel_lens[0])].float()).cpu().numpy()           # (s,)
