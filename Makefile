@@ -72,5 +72,5 @@ figures: install  ## execute the notebooks and store their pictures and printed 
 lab: install  ## JupyterLab on nbs/ with ipywidgets (offline: no extension manager look-ups)
 	env -u MPLBACKEND $(BIN)/jupyter lab --notebook-dir=nbs --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 
-info: install  ## versions, device, ffmpeg, configs
+info: install  ## versions, device, ffmpeg, where the shipped weights and samples are found, configs
 	$(BIN)/omnitalker info

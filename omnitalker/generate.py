@@ -269,7 +269,7 @@ def _release_stem(path: str | Path) -> Path:
 def release_config(config_cls, path: str | Path):
     "The config of a release, from `<path>.json` alone (no weights read)."
     js = _release_stem(path).with_suffix('.json')
-    if not js.is_file(): raise FileNotFoundError(f"no release config at {js} (train one in nb 11, or pass its path)")
+    if not js.is_file(): raise FileNotFoundError(f"no release config at {js} (train one in nb 11, or pass its path; `omnitalker info` shows where the shipped ones are looked for)")
     try: d = json.loads(js.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{js}: not a readable release config ({e})") from None
     if not isinstance(d, dict): raise ValueError(f"{js}: not a release config (a JSON object), got {type(d).__name__}")
