@@ -3,12 +3,14 @@ no traceback, and no output or temporary file left behind. Most cases call the c
 (fast); one runs the installed script in a subprocess to check the process-level behaviour."""
 import json, shutil, subprocess, sys
 from pathlib import Path
+import numpy as np
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / 'data_samples' / 'reference_arctic_a0007.mp4'
 GEN = ROOT / 'data_samples' / 'checkpoints' / 'generator_tiny'
+WAV = ROOT / 'data_samples' / 'arctic_a0007.wav'
 BIN = Path(sys.executable).parent / 'omnitalker'
 
 def _ffmpeg(*args):
@@ -28,13 +30,23 @@ def bad(tmp_path_factory) -> dict:
         else: (d / f'{name}.safetensors').write_bytes(GEN.with_suffix('.safetensors').read_bytes() if weights is None else weights)
         return d / name
     raw = GEN.with_suffix('.safetensors').read_bytes()
+    flipped, rng = bytearray(raw), np.random.default_rng(0)                     # 2,000 random bits flipped in the tensors' bytes
+    body = 8 + int.from_bytes(raw[:8], 'little')                                 # after the header: finite but wild weights
+    for i, b in zip(rng.integers(body, len(raw), 2000), rng.integers(0, 8, 2000)): flipped[i] ^= 1 << int(b)
     cases = dict(corrupt_header=release('corrupt', b'\xff' * 16 + raw[16:]), truncated=release('truncated', raw[:len(raw) // 2]),
-                 nan_weights=release('nan', nan=True), empty_json=release('empty_json', config=''), bad_json=release('bad_json', config='{"config": '))
+                 nan_weights=release('nan', nan=True), flipped=release('flipped', bytes(flipped)), empty_json=release('empty_json', config=''), bad_json=release('bad_json', config='{"config": '))
     (d / 'half.mp4').write_bytes(REF.read_bytes()[:REF.stat().st_size // 2])
     _ffmpeg('-i', REF, '-t', 0.13, '-vn', '-c:a', 'aac', d / 'a.m4a')
     _ffmpeg('-i', REF, '-i', d / 'a.m4a', '-map', '0:v', '-map', '1:a', '-c', 'copy', d / 'short_audio.mp4')
     _ffmpeg('-i', REF, '-t', 0.3, '-c:v', 'libx264', '-c:a', 'aac', d / 'short.mp4')
     (d / 'file.txt').write_text('a file, not a folder')
+    from omnitalker.audio import read_audio
+    from omnitalker.generate import read_video, write_mp4
+    frames, wav = read_video(REF)[0], read_audio(REF, 24_000)                      # (100, 256, 256, 3) at 25 fps, 4 s
+    other = read_video(ROOT / 'data_samples' / 'world' / 'sample_b.mp4')[0]                 # another person, talking
+    write_mp4(d / 'cut.mp4', np.concatenate([frames[:50], other[:50]]), wav)       # shot, then another person: a cut at 2 s
+    write_mp4(d / 'two_faces.mp4', np.concatenate([np.resize(other, frames.shape), frames], axis=2), wav)    # a talker out of sync | the speaker
+    b = bytearray(WAV.read_bytes()); b[34:36] = (36).to_bytes(2, 'little'); (d / 'b36.wav').write_bytes(bytes(b))   # 36-bit samples
     cases.update(dir=d)
     return cases
 
@@ -70,7 +82,8 @@ def test_settings(capsys, tmp_path):
     if not torch.cuda.is_available(): assert 'no usable CUDA' in run_cli(gen('--device', 'cuda', out=out), capsys, out)
 
 @pytest.mark.parametrize('case, says', [('corrupt_header', 'corrupt or truncated weights'), ('truncated', 'corrupt or truncated weights'),
-                                        ('nan_weights', 'holds NaN or infinite'), ('empty_json', 'not a readable release config'),
+                                        ('nan_weights', 'holds NaN or infinite'), ('flipped', 'sampling produced non-finite'),
+                                        ('empty_json', 'not a readable release config'),
                                         ('bad_json', 'not a readable release config')])
 def test_broken_weights(bad, case, says, capsys, tmp_path):
     out = tmp_path / 'x.mp4'
@@ -84,6 +97,21 @@ def test_bad_references(bad, capsys, tmp_path):
     assert 'of audio under' in line, line
     assert 'at least 1 s' in run_cli(gen(out=out, ref=d / 'short.mp4'), capsys, out)
     assert 'is a folder' in run_cli(['detect', str(d)], capsys)
+    line = run_cli(gen(out=out, ref=d / 'cut.mp4'), capsys, out)
+    assert 'changes shot at 2.00 s' in line and 'ffmpeg -ss' in line, line
+    assert 'cannot decode its audio stream' in run_cli(['detect', str(d / 'b36.wav')], capsys)
+
+def test_two_faces(bad, capsys, tmp_path):
+    "Two faces: the speaker is chosen by a printed rule; --face picks another; --quiet prints nothing."
+    from omnitalker.cli import main
+    out = tmp_path / 'x.mp4'
+    assert main(gen('--steps', 2, out=out, ref=bad['dir'] / 'two_faces.mp4')) == 0
+    err = capsys.readouterr().err
+    assert 'shows 2 faces; using the speaking one' in err and 'face 2 from the left' in err, err
+    assert out.is_file() and not [p for p in tmp_path.iterdir() if '.tmp' in p.name]
+    assert main(gen('--steps', 1, '--face', 'left', '--quiet', out=tmp_path / 'y.mp4', ref=bad['dir'] / 'two_faces.mp4')) == 0
+    said = capsys.readouterr()
+    assert said.out == '' and said.err == '', said
 
 def test_console_script(tmp_path):
     "The installed script: exit status 2, one line on stderr, nothing on stdout, no file; --debug shows the traceback."
@@ -97,7 +125,6 @@ def test_console_script(tmp_path):
 # --- the loaders on damaged files: always their own error (`AudioError`, `MediaError`), never another exception ---
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-WAV = ROOT / 'data_samples' / 'arctic_a0007.wav'
 PREFIXES = [b'', b'RIFF\x24\x00\x00\x00WAVEfmt ', b'\x00\x00\x00\x20ftypisom', b'\x1a\x45\xdf\xa3', b'ID3\x03\x00']   # wav, mp4, mkv, mp3 magic
 
 def _loads_or_says(path):
