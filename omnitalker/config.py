@@ -12,7 +12,7 @@ from pathlib import Path
 __all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
            'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig',
            'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table',
-           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir']
+           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'PeakMemory']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -465,3 +465,32 @@ def data_dir() -> Path:
     here = Path(omnitalker.__file__).resolve().parent
     return here / 'data_samples' if (here / 'data_samples').is_dir() else here.parent / 'data_samples'
 
+
+# %% ../nbs/00_config.ipynb #b2c40002
+def _rss_peak_kib() -> tuple[float, bool]:
+    "The process's peak resident memory in KiB, and whether it counts from the last reset (Linux) or from the start."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmHWM:'): return float(line.split()[1]), True
+    except OSError: pass
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak / 1024 if sys.platform == 'darwin' else peak), False   # bytes on macOS, KiB on Linux
+
+class PeakMemory:
+    "`with PeakMemory() as m: ...` then `m.rss_gib` (the process's peak resident memory in the block) and `m.cuda_gib` (peak allocated CUDA memory, nan without CUDA)."
+    def __init__(self, device: str | None = None): self.device, self.rss_gib, self.cuda_gib, self.rss_since_reset = device, float('nan'), float('nan'), False
+    def __enter__(self):
+        try: Path('/proc/self/clear_refs').write_text('5')            # reset the high-water mark to the current RSS
+        except OSError: pass
+        if self._cuda():
+            import torch; torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        return self
+    def __exit__(self, *exc):
+        kib, self.rss_since_reset = _rss_peak_kib()
+        self.rss_gib = kib / 2**20
+        if self._cuda():
+            import torch; torch.cuda.synchronize(); self.cuda_gib = torch.cuda.max_memory_allocated() / 2**30
+    def _cuda(self) -> bool:
+        import torch
+        return torch.cuda.is_available() and (self.device is None or str(self.device).startswith('cuda'))

@@ -561,14 +561,21 @@ def bench_generate(text: str = 'The quick brown fox jumps over the lazy dog.',
                    steps: tuple = (4, 8, 16),      # ODE steps to compare
                    repeats: int = 1,               # runs per setting (the fastest is kept)
                    models: tuple | None = None, generator_path=None, renderer_path=None, device: str | None = None):
-    "A DataFrame of per-part seconds, output seconds, RTF and first-chunk latency of `generate` per step count."
+    "A DataFrame of per-part seconds, output seconds, RTF, first-chunk latency and peak memory of `generate` per step count."
     import pandas as pd
+    from omnitalker.config import PeakMemory
     models = models or load_models(generator_path, renderer_path, device)
-    t0 = time.perf_counter(); R = ref if isinstance(ref, Reference) else prepare_reference(ref)
-    rows = [dict(steps='reference (once)', threads=torch.get_num_threads(), **dict(R.parts), wall_s=time.perf_counter() - t0)]
+    dev = str(next(models[0].parameters()).device)
+    mem = lambda m: dict(peak_rss_GiB=m.rss_gib, **({'peak_cuda_GiB': m.cuda_gib} if dev.startswith('cuda') else {}))
+    t0 = time.perf_counter()
+    with PeakMemory(dev) as m: R = ref if isinstance(ref, Reference) else prepare_reference(ref)
+    rows = [dict(steps='reference (once)', threads=torch.get_num_threads(), **dict(R.parts), wall_s=time.perf_counter() - t0, **mem(m))]
     with tempfile.TemporaryDirectory() as d:
         for n in steps:
-            reps = [generate(text, R, Path(d) / 'bench.mp4', steps=n, models=models, progress=False) for _ in range(repeats)]
+            with PeakMemory(dev) as m:   # the peak of all repeats (the models are loaded before: their weights are in it)
+                reps = [generate(text, R, Path(d) / 'bench.mp4', steps=n, models=models, progress=False) for _ in range(repeats)]
             r = min(reps, key=lambda r: r.wall_seconds)
-            rows.append(dict(steps=n, threads=torch.get_num_threads(), **dict(r.parts), wall_s=r.wall_seconds, output_s=r.seconds, first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm))
-    return pd.DataFrame(rows).set_index('steps').round(3)
+            rows.append(dict(steps=n, threads=torch.get_num_threads(), **dict(r.parts), wall_s=r.wall_seconds, output_s=r.seconds,
+                             first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm, **mem(m)))
+    df = pd.DataFrame(rows).set_index('steps')
+    return df[[c for c in df if not c.startswith('peak')] + [c for c in df if c.startswith('peak')]].round(3)   # memory last

@@ -517,9 +517,9 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
                 steps: int = 3,                    # timed updates (after one warm-up update)
                 device: str | None = None,         # default: cuda, then mps, then cpu
                 verbose: bool = True):
-    "Seconds per generator update (fwd + bwd + AdamW + EMA) per config and precision, with peak GPU memory, as a DataFrame."
+    "Seconds per generator update (fwd + bwd + AdamW + EMA) per config and precision, with peak resident (CPU) and GPU memory, as a DataFrame."
     import pandas as pd, tempfile
-    from omnitalker.config import default_device, OmniTalkerConfig
+    from omnitalker.config import default_device, OmniTalkerConfig, PeakMemory
     from omnitalker.dit import seconds_per_call, count_params
     from omnitalker.model import OmniTalker
     device, rows = default_device(device), []
@@ -532,13 +532,13 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
             torch.manual_seed(0)
             with tempfile.TemporaryDirectory() as d:
                 t = Trainer(OmniTalker(cfg), [None] * batch, tc, collate=lambda x: x, run_dir=d, device=device, progress=False)
-                if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
                 losses = []                                                      # the first update warms up (allocations, kernels)
-                sec = seconds_per_call(lambda: losses.append(t.train_step(b)[0].total), steps, device)
+                with PeakMemory(device) as mem:                                  # nb 00: this row's peaks only
+                    sec = seconds_per_call(lambda: losses.append(t.train_step(b)[0].total), steps, device)
                 rows.append(dict(config=name, params_M=round(count_params(t.model) / 1e6, 1), device=device,
                                  precision=prec, batch=batch, seconds=seconds, s_per_update=round(sec, 3),
                                  data_s_per_s=round(batch * seconds / sec, 1), loss=round(float(losses[-1]), 3),
-                                 peak_GiB=round(torch.cuda.max_memory_allocated() / 2**30, 1) if device.startswith('cuda') else float('nan')))
+                                 peak_rss_GiB=round(mem.rss_gib, 2), peak_cuda_GiB=round(mem.cuda_gib, 1)))
                 del t
             if device.startswith('cuda'): torch.cuda.empty_cache()
     df = pd.DataFrame(rows)
