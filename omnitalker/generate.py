@@ -137,7 +137,8 @@ def choose_face(frames: np.ndarray,          # (t, h, w, 3) uint8
     tracks.sort(key=lambda t: np.median(t.boxes[:, 0] + t.boxes[:, 2]))       # left to right
     h, w = frames.shape[1:3]
     area = [float(np.median((t.boxes[:, 2] - t.boxes[:, 0]) * (t.boxes[:, 3] - t.boxes[:, 1]))) for t in tracks]
-    boxes = [crop_box(t, w, h, cfg) for t in tracks]
+    inside = lambda x0, y0, s: (min(max(x0, 0), w - min(s, w, h)), min(max(y0, 0), h - min(s, w, h)), min(s, w, h))
+    boxes = [inside(*crop_box(t, w, h, cfg)) for t in tracks]              # moved into the frame: no replicated edges to animate
     crop = lambda i: crop_frames(frames, boxes[i], min(512, boxes[i][2] // 2 * 2))
     why = ''
     if face == 'speaker':
