@@ -91,9 +91,9 @@ def test_docs_pages_work_offline(tmp_path):
     " every script and stylesheet local, the math typeset (no raw TeX left), and previous/next/index links."
     from bs4 import BeautifulSoup
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
-    subprocess.run([sys.executable, str(ROOT / 'tools' / 'book.py'), 'docs', '--out', str(tmp_path), '01_flow_matching', '10_renderer'],
+    subprocess.run([sys.executable, str(ROOT / 'tools' / 'book.py'), 'docs', '--out', str(tmp_path), '04_face', '10_renderer'],
                    check=True, env=env, timeout=600, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for name in ('01_flow_matching', '10_renderer'):
+    for name in ('04_face', '10_renderer'):
         soup = BeautifulSoup((tmp_path / f'{name}.html').read_text(encoding='utf-8'), 'html.parser')
         imgs = soup.find_all('img')
         assert imgs and all(i['src'].startswith('data:image/png') for i in imgs), name

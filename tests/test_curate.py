@@ -128,15 +128,16 @@ def test_curated_folder_trains(curated, tmp_path):
     log = (tmp_path / 'run' / 'log.csv').read_text().splitlines()
     assert Path(f'{release}.safetensors').is_file() and len(log) >= 3, log
 
-def test_curate_cli_errors(tmp_path):
-    "Wrong use of `omnitalker curate` is one clear line and exit status 2, and writes nothing."
+def test_curate_cli_errors(tmp_path, capsys):
+    "Wrong use of `omnitalker curate` is one clear line and exit status 2, and writes nothing (the console script's `main`, in this process)."
+    from omnitalker.cli import main
     for args, says in ((['curate', str(tmp_path)], 'an input and an output folder'),
                        (['curate', str(tmp_path / 'nope'), str(tmp_path / 'out')], 'does not exist'),
                        (['curate', str(tmp_path), str(tmp_path / 'out')], 'no videos'),
                        (['curate', str(tmp_path), str(tmp_path / 'out'), '--set', 'colour=red'], 'KEY one of'),
                        (['curate', str(tmp_path), str(tmp_path / 'out'), '--set', 'min_seconds=soon'], 'is not a float'),
                        (['curate', '--report', str(tmp_path)], 'no manifest.parquet')):
-        p = subprocess.run(CLI + args, capture_output=True, text=True, env=ENV, cwd=ROOT)
-        assert p.returncode == 2 and says in p.stderr and 'Traceback' not in p.stderr, (args, p.stderr)
-        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        rc, err = main(args), capsys.readouterr().err
+        assert rc == 2 and says in err and 'Traceback' not in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / 'out').exists()
