@@ -12,7 +12,8 @@ from pathlib import Path
 __all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
            'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig',
            'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table',
-           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'PeakMemory']
+           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'MediaInfo', 'probe',
+           'PeakMemory']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -465,6 +466,35 @@ def data_dir() -> Path:
     here = Path(omnitalker.__file__).resolve().parent
     return here / 'data_samples' if (here / 'data_samples').is_dir() else here.parent / 'data_samples'
 
+
+# %% ../nbs/00_config.ipynb #5d9825ee
+@dataclass(frozen=True)
+class MediaInfo:
+    "What ffmpeg reports about a media file (None: no such stream, or not reported)."
+    fps: float | None; width: int | None; height: int | None   # the first video stream: nominal rate, size as displayed (rotation applied)
+    video_codec: str | None; audio_codec: str | None; sample_rate: int | None
+    duration: float                                           # seconds the container declares (0 if none)
+    n_bytes: int
+    rotation: int = 0                                         # degrees of display rotation ffmpeg applies when decoding
+    log: str = ''                                             # ffmpeg's last line: why it could not read the file, if it could not
+
+def probe(path: str | Path) -> MediaInfo:
+    "Streams of a media file, parsed from `ffmpeg -i` (no ffprobe needed): the one parser the world (nb 07), the curator (nb 08), generation (nb 12) and the watermark detector (nb 13) use."
+    import re, subprocess
+    path, exe = Path(path), ffmpeg_exe()
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    if exe is None: raise ValueError("no ffmpeg found (pip install 'imageio-ffmpeg<0.8', or apt-get install ffmpeg)")
+    err = subprocess.run([exe, '-hide_banner', '-nostdin', '-i', str(path)], capture_output=True).stderr.decode(errors='replace')
+    v = re.search(r'Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})', err)
+    a = re.search(r'Stream #\S+.*?: Audio: (\w+)(?:.*?, (\d+) Hz)?', err)
+    f, d = re.search(r'(\d+(?:\.\d+)?) fps', err), re.search(r'Duration: (\d+):(\d+):([\d.]+)', err)
+    r = re.search(r'rotation of (-?[\d.]+) degrees', err)
+    rot = int(round(float(r[1]))) % 360 if r else 0
+    w, h = (int(v[2]), int(v[3])) if v else (None, None)
+    if rot in (90, 270): w, h = h, w
+    last = [l.strip() for l in err.strip().splitlines() if l.strip()]
+    return MediaInfo(float(f[1]) if v and f else None, w, h, v[1] if v else None, a[1] if a else None, int(a[2]) if a and a[2] else None,
+                     int(d[1]) * 3600 + int(d[2]) * 60 + float(d[3]) if d else 0.0, path.stat().st_size, rot, last[-1] if last and not (v or a) else '')
 
 # %% ../nbs/00_config.ipynb #b2c40002
 def _rss_peak_kib() -> tuple[float, bool]:

@@ -14,7 +14,8 @@ import torch
 from .audio import AudioError, read_audio, normalize_loudness, log_mel, resample
 from .face import Motion, REGIONS
 from .landmarks import MediapipeDetector, NoFaceError, camera_for_landmarks, fit_clip
-from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, face_detector, box_iou, probe, MediaInfo
+from .config import probe, MediaInfo
+from .world import ffmpeg_exe, speech_envelope, write_mp4, align_speech, face_boxes, face_detector, box_iou
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'MANIFEST_COLUMNS', 'REASONS', 'STAGES', 'STAGE_TIMES', 'CurateConfig', 'MediaError',
@@ -71,7 +72,7 @@ class MediaError(ValueError):
     "A file cannot be curated: the message says what is wrong with it."
 
 def inspect_media(path: str | Path) -> MediaInfo:
-    "nb 07's `probe` of a file that can be curated (a video and an audio stream); else a `MediaError` that names the problem."
+    "nb 00's `probe` of a file that can be curated (a video and an audio stream); else a `MediaError` that names the problem."
     path = Path(path)
     if not path.is_file(): raise MediaError(f"{path}: no such file")
     if path.stat().st_size == 0: raise MediaError("empty file (0 bytes)")

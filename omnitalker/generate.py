@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 import numpy as np
 import torch
-from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir
+from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir, probe
 from tqdm import tqdm
 from .audio import AudioError, read_audio, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
 from .face import Camera, HeadTemplate, Motion, REGIONS, default_template
@@ -49,12 +49,11 @@ def find_reference(ref: str | Path) -> Path:
     names = sorted(str(q.relative_to(SAMPLES).with_suffix('')) for q in SAMPLES.glob('**/*.mp4'))
     raise FileNotFoundError(f"reference clip not found: {p} (not a file, nor a shipped sample in {SAMPLES}: {', '.join(names) or 'none there'})")
 
-def media_streams(path: str | Path) -> set:
-    "The kinds of stream ('video', 'audio') in a media file (nb 07's `probe`); a ValueError naming the file if ffmpeg cannot read it."
+def media_streams(path: str | Path, info=None) -> set:
+    "The kinds of stream ('video', 'audio') in a media file (nb 00's `probe`, or its `info` if already probed); a ValueError naming the file if ffmpeg cannot read it."
     path = Path(path)
-    from omnitalker.world import probe
     if not path.is_file(): raise FileNotFoundError(f"reference clip not found: {path}")
-    info = probe(path)
+    info = info or probe(path)
     kinds = {k for k, codec in (('video', info.video_codec), ('audio', info.audio_codec)) if codec}
     if not kinds: raise ValueError(f"{path}: unreadable, not a media file ffmpeg can open ({info.log or 'no streams'})")
     return kinds
@@ -137,9 +136,13 @@ def choose_face(frames: np.ndarray,          # (t, h, w, 3) uint8
     tracks.sort(key=lambda t: np.median(t.boxes[:, 0] + t.boxes[:, 2]))       # left to right
     h, w = frames.shape[1:3]
     area = [float(np.median((t.boxes[:, 2] - t.boxes[:, 0]) * (t.boxes[:, 3] - t.boxes[:, 1]))) for t in tracks]
-    inside = lambda x0, y0, s: (min(max(x0, 0), w - min(s, w, h)), min(max(y0, 0), h - min(s, w, h)), min(s, w, h))
-    boxes = [inside(*crop_box(t, w, h, cfg)) for t in tracks]              # moved into the frame: no replicated edges to animate
-    crop = lambda i: crop_frames(frames, boxes[i], min(512, boxes[i][2] // 2 * 2))
+    def inside(x0, y0, side):                                                 # moved into the frame: no replicated edges to animate
+        side = min(side, w, h); return min(max(x0, 0), w - side), min(max(y0, 0), h - side), side
+    boxes = [inside(*crop_box(t, w, h, cfg)) for t in tracks]
+    crops = {}
+    def crop(i):                                                              # each face's frames are cropped once
+        if i not in crops: crops[i] = crop_frames(frames, boxes[i], min(512, boxes[i][2] // 2 * 2))
+        return crops[i]
     why = ''
     if face == 'speaker':
         sync = [sync_score(mouth_opening(face_landmarks(crop(i))[0]), wav, cfg)[1] for i in range(len(tracks))]
@@ -196,9 +199,11 @@ def check_device(device: str | None) -> str:
     if d == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()): raise ValueError("--device mps: no Apple GPU here; use --device cpu")
     return d
 
-
-
 # %% ../nbs/12_generate.ipynb #a1f30c05
+def _bar(progress, total: int, desc: str, unit: str):
+    "A tqdm bar on stderr when `progress is True` and stderr is a terminal; a silent one otherwise."
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if progress is True else True, leave=False, file=sys.stderr, dynamic_ncols=True)
+
 def eye_opening(uv: np.ndarray) -> np.ndarray:   # (t, k, 2) -> (t,)
     "Eye aspect ratio: the lids' gap over the eye's width, both eyes averaged (about 0.3 open, under 0.15 closed)."
     def one(eye):
@@ -212,9 +217,9 @@ def pick_source(uv: np.ndarray,             # (t, k, 2) landmarks, pixels
                ) -> int:                    # frame index
     "The most neutral frame: eyes open (at least 90 % of the clip's open-eye level, its 95th percentile), then the smallest sum of the ranks of mouth opening and head turn |pitch| + |yaw| + |roll|."
     from omnitalker.curate import mouth_opening
+    from scipy.stats import rankdata                                         # ties share their mean rank
     eyes, mouth = eye_opening(uv), mouth_opening(uv)
     turn = coeffs[:, 52:55].abs().sum(-1).cpu().numpy()
-    from scipy.stats import rankdata                                         # ties share their mean rank
     score = rankdata(mouth) + rankdata(turn)
     score[eyes < 0.9 * np.percentile(eyes, 95)] = np.inf
     return int(np.argmin(score))
@@ -231,19 +236,19 @@ def prepare_reference(path: str | Path,            # an mp4 (or any video ffmpeg
     "Check a reference clip (one shot, one face, sound under the picture), then compute its log-mel and motion codes and pick its source face."
     path, st = find_reference(path), []
     t0 = time.perf_counter()
-    kinds = media_streams(path)
+    info = probe(path)                                                        # streams, and the duration the file declares
+    kinds = media_streams(path, info)
     if 'video' not in kinds: raise ValueError(f"{path}: no video stream (the reference must show the person)")
     if 'audio' not in kinds: raise AudioError(f"{path}: the file has no audio stream (the reference must be a clip of the person speaking)")
     text = reference_text(path, ref_text, verbose=progress)
     frames, fps = read_video(path)
     if len(frames) / fps > max_seconds: raise ValueError(f"{path}: reference is {len(frames) / fps:.1f} s, at most {max_seconds:g} s: trim it")
     if len(frames) / fps < MIN_REF_SECONDS: raise ValueError(f"{path}: reference is {len(frames) / fps:.2f} s, at least {MIN_REF_SECONDS:g} s are needed to hear a voice and see a face move")
-    from omnitalker.world import probe
-    container = probe(path).duration                                          # what the file declares (0 if nothing)
+    container = info.duration                                                 # what the file declares (0 if nothing)
     if container and len(frames) / fps < 0.9 * container - 0.2:
         raise ValueError(f"{path}: truncated or corrupt: {len(frames) / fps:.2f} s of video decoded of the {container:.2f} s the file declares")
     if min(frames.shape[1:3]) < 64: raise ValueError(f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, need at least 64x64")
-    bar = tqdm(total=3, desc='reference', unit='part', disable=None if progress else True, leave=False, file=sys.stderr)
+    bar = _bar(progress, 3, 'reference', 'part')
     check_face(frames, detector=detector)
     check_one_shot(frames, fps, path)
     st.append(('check reference', time.perf_counter() - t0)); t0 = time.perf_counter(); bar.update()
@@ -400,10 +405,6 @@ class GenerationStream:
 def _notify(progress, frac: float, msg: str):
     "Tell a progress callback how far the run is (bars are drawn by `_bar`)."
     if callable(progress): progress(frac, msg)
-
-def _bar(progress, total: int, desc: str, unit: str):
-    "A tqdm bar on stderr when `progress is True` and stderr is a terminal; a silent one otherwise."
-    return tqdm(total=total, desc=desc, unit=unit, disable=None if progress is True else True, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 # %% ../nbs/12_generate.ipynb #4e04d35e
 def generate_stream(text: str,                           # what the person should say

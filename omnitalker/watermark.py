@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
-from .config import AudioConfig, ffmpeg_exe
+from .config import AudioConfig, ffmpeg_exe, probe
 
 # %% auto #0
 __all__ = ['TAG', 'TAG_BITS', 'VERSION', 'VERSION_REPEAT', 'N_BITS', 'DEFAULT_KEY', 'MAX_TAG_ERRORS', 'LABEL_INSET',
@@ -341,19 +341,13 @@ def aac_roundtrip(wav: np.ndarray, sr: int = SR, bitrate: str = '64k') -> np.nda
         wav_path, m4a = Path(d) / 'a.wav', Path(d) / 'a.m4a'
         sf.write(wav_path, check_wav(wav), sr)
         subprocess.run([ffmpeg_exe(), '-y', '-loglevel', 'error', '-i', str(wav_path), '-c:a', 'aac', '-b:a', bitrate, str(m4a)], check=True)
-        return _decode_audio(m4a, sr)
+        from omnitalker.audio import read_audio                               # nb 03's reader (torch is imported only here)
+        return read_audio(m4a, sr)
 
 def _ffmpeg_says(err: bytes) -> str:
     "ffmpeg's first complaint in `err`, on one line, without its '[decoder @ 0x...]' tags."
     lines = (re.sub(r'\[[^\]]*@ 0x[0-9a-f]+\]\s*', '', l).strip() for l in err.decode(errors='replace').splitlines())
     return next((l for l in lines if l), 'no message')
-
-def _decode_audio(path: Path, sr: int = SR, max_seconds: float | None = None) -> np.ndarray:
-    "The first audio stream of media file `path`, mono float32 (n,) at `sr`, decoded by ffmpeg."
-    cmd = [ffmpeg_exe(), '-loglevel', 'error', '-i', str(path)] + (['-t', str(max_seconds)] if max_seconds else [])
-    out = subprocess.run(cmd + ['-vn', '-ac', '1', '-ar', str(sr), '-f', 'f32le', '-'], capture_output=True)
-    if out.returncode != 0: raise ValueError(f"{path}: cannot decode its audio stream ({_ffmpeg_says(out.stderr)})")
-    return np.frombuffer(out.stdout, np.float32).copy()
 
 # %% ../nbs/13_watermark.ipynb #b604dd10
 CELL_PX = 8       # the search's canonical grid: 8 px cells (128 px frame), so offsets are scanned in steps of 1/8 cell
@@ -520,12 +514,10 @@ def __str__(self: FileReport):
 
 # %% ../nbs/13_watermark.ipynb #54626c45
 def _streams(path: Path) -> set:
-    "The kinds of stream ('video', 'audio') ffmpeg finds in `path`; a ValueError if it cannot read it."
-    exe = ffmpeg_exe()
-    if exe is None: raise ValueError("no ffmpeg found (pip install imageio-ffmpeg, or apt-get install ffmpeg)")
-    err = subprocess.run([exe, '-hide_banner', '-i', str(path)], capture_output=True).stderr.decode(errors='replace')
-    kinds = {k.lower() for k in re.findall(r'Stream #\S+.*?: (Video|Audio):', err)}
-    if not kinds: raise ValueError(f"not a media file ffmpeg can read: {path} ({err.strip().splitlines()[-1] if err.strip() else 'no streams'})")
+    "The kinds of stream ('video', 'audio') ffmpeg finds in `path` (nb 00's `probe`); a ValueError if it cannot read it."
+    info = probe(path)
+    kinds = {k for k, codec in (('video', info.video_codec), ('audio', info.audio_codec)) if codec}
+    if not kinds: raise ValueError(f"not a media file ffmpeg can read: {path} ({info.log or 'no streams'})")
     return kinds
 
 def _video_windows(path: Path, window_s: float, max_seconds: float | None = None, max_frames: int = 100, max_side: int = 512):

@@ -10,7 +10,7 @@ from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 import torch
-from .config import AudioConfig, MotionConfig, ffmpeg_exe, quiet_native_logs
+from .config import AudioConfig, MotionConfig, ffmpeg_exe, quiet_native_logs, probe, MediaInfo
 from .audio import resample, log_mel
 from .face import (BLENDSHAPE_NAMES, MOTION_INDEX, REGIONS, Camera, HeadTemplate, Motion, keypoints, project, rotation_matrix)
 
@@ -23,10 +23,10 @@ __all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS
            'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
            'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'whole_frames', 'clip_from_speech',
            'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
-           'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'MediaInfo', 'probe', 'write_clip', 'ClipFiles',
-           'load_clip', 'WorldSummary', 'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip',
-           'RawFormat', 'room_tone', 'ambience', 'music', 'face_detector', 'face_boxes', 'box_area', 'box_iou',
-           'make_raw_footage', 'load_truth', 'frames_at', 'make_bad_inputs']
+           'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'write_clip', 'ClipFiles', 'load_clip', 'WorldSummary',
+           'warm_librosa', 'world_main', 'bench_world', 'align_speech', 'reference_clip', 'RawFormat', 'room_tone',
+           'ambience', 'music', 'face_detector', 'face_boxes', 'box_area', 'box_iou', 'make_raw_footage', 'load_truth',
+           'frames_at', 'make_bad_inputs']
 
 # %% ../nbs/07_world.ipynb #c42cf71d
 # Shapes use einops letters: s audio samples, t video frames, c motion channels (62), k keypoints (70),
@@ -701,35 +701,6 @@ def write_mp4(path: str | Path, frames: np.ndarray, wav: np.ndarray, fps: float 
                '-c:a', 'aac', '-b:a', '48k', '-ar', str(sample_rate), '-ac', '1', '-movflags', '+faststart', str(path)]
         p = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
         if p.returncode: raise RuntimeError(f"ffmpeg failed on {path}: {p.stderr.decode(errors='replace')[-500:]}")
-
-# %% ../nbs/07_world.ipynb #5d9825ee
-@dataclass(frozen=True)
-class MediaInfo:
-    "What ffmpeg reports about a media file (None: no such stream, or not reported)."
-    fps: float | None; width: int | None; height: int | None   # the first video stream: nominal rate, size as displayed (rotation applied)
-    video_codec: str | None; audio_codec: str | None; sample_rate: int | None
-    duration: float                                           # seconds the container declares (0 if none)
-    n_bytes: int
-    rotation: int = 0                                         # degrees of display rotation ffmpeg applies when decoding
-    log: str = ''                                             # ffmpeg's last line: why it could not read the file, if it could not
-
-def probe(path: str | Path) -> MediaInfo:
-    "Streams of a media file, parsed from `ffmpeg -i` (no ffprobe needed): the one parser the curator (nb 08) and generation (nb 12) use too."
-    import re
-    path, exe = Path(path), ffmpeg_exe()
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
-    if exe is None: raise ValueError("no ffmpeg found (pip install 'imageio-ffmpeg<0.8', or apt-get install ffmpeg)")
-    err = subprocess.run([exe, '-hide_banner', '-nostdin', '-i', str(path)], capture_output=True).stderr.decode(errors='replace')
-    v = re.search(r'Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})', err)
-    a = re.search(r'Stream #\S+.*?: Audio: (\w+)(?:.*?, (\d+) Hz)?', err)
-    f, d = re.search(r'(\d+(?:\.\d+)?) fps', err), re.search(r'Duration: (\d+):(\d+):([\d.]+)', err)
-    r = re.search(r'rotation of (-?[\d.]+) degrees', err)
-    rot = int(round(float(r[1]))) % 360 if r else 0
-    w, h = (int(v[2]), int(v[3])) if v else (None, None)
-    if rot in (90, 270): w, h = h, w
-    last = [l.strip() for l in err.strip().splitlines() if l.strip()]
-    return MediaInfo(float(f[1]) if v and f else None, w, h, v[1] if v else None, a[1] if a else None, int(a[2]) if a and a[2] else None,
-                     int(d[1]) * 3600 + int(d[2]) * 60 + float(d[3]) if d else 0.0, path.stat().st_size, rot, last[-1] if last and not (v or a) else '')
 
 # %% ../nbs/07_world.ipynb #ba8bddd4
 def write_clip(clip: Clip, out_dir: str | Path, name: str, renderer: FaceRenderer | None = None, extra: dict | None = None) -> Path:
