@@ -130,10 +130,16 @@ def _bench_render(args):
     dev = args.device or default_device()
     return bench_render(configs=tuple(args.configs or (('tiny', 'paper') if dev == 'cuda' else ('tiny',))), repeats=args.repeats, device=dev)
 
+def _bench_liveportrait(args):
+    "Paper-size W + G, batch 1, against LivePortrait's own modules built from its source (--liveportrait DIR or $LIVEPORTRAIT_SRC; ours only without it)."
+    from omnitalker.config import default_device
+    from omnitalker.renderer import bench_vs_liveportrait
+    return bench_vs_liveportrait(args.liveportrait, tuple(args.configs or ('paper', 'paper_fast')), repeats=args.repeats, device=args.device or default_device())
+
 def _bench_generate(args):
     "End-to-end generation with the shipped tiny models: seconds of each part and RTF per ODE step count (the real-time target: RTF <= 1)."
     from omnitalker.generate import bench_generate
-    print(bench_generate(steps=tuple(args.steps or (4, 8, 16)), repeats=args.repeats, device=args.device).to_string())
+    print(bench_generate(steps=tuple(args.steps or (4, 8, 16)), precisions=tuple(args.dtypes or ('auto',)), repeats=args.repeats, device=args.device).to_string())
 
 def _bench_train(args):
     "Generator training updates (fwd + bwd + AdamW + EMA): s/update and peak memory; paper scale and bf16 only on a GPU by default."
@@ -142,7 +148,8 @@ def _bench_train(args):
     gpu = (args.device or default_device()) == 'cuda'
     return bench_train(configs=tuple(args.configs or (('tiny', 'paper') if gpu else ('tiny',))),
                        precisions=tuple(args.dtypes or (('bf16', 'fp32') if gpu else ('fp32',))),
-                       batch=args.batch or 8, seconds=args.seconds or 4.0, steps=args.repeats, device=args.device)
+                       batch=args.batch or 8, seconds=args.seconds or 4.0, steps=args.repeats, device=args.device,
+                       checkpointing=(False, True) if args.checkpointing else (False,))
 
 def _bench_curate(args):
     "Curation throughput per stage: hours of video per hour of one CPU core."
@@ -153,6 +160,7 @@ BENCHES = {  # target: (runner, one-line help)
     'curate': (_bench_curate, 'curation hours of video per core-hour'),
     'dit': (_bench_dit, 'fusion DiT forward tokens/s'),
     'generate': (_bench_generate, 'end-to-end real-time factor'),
+    'liveportrait': (_bench_liveportrait, 'paper renderer per output pixel against LivePortrait'),
     'render': (_bench_render, 'renderer frames/s'),
     'train': (_bench_train, 'generator training s/update'),
     'world': (_bench_world, 'synthetic clips/min'),
@@ -161,12 +169,14 @@ BENCHES = {  # target: (runner, one-line help)
 def _bench_args(p: argparse.ArgumentParser):
     p.add_argument('target', choices=sorted(BENCHES), help='what to measure')
     p.add_argument('--configs', nargs='*', help="config names, e.g. tiny paper")
-    p.add_argument('--dtypes', nargs='*', help="fp32 bf16 fp16")
+    p.add_argument('--dtypes', nargs='*', help="precisions to compare: train fp32 bf16 fp16 (default fp32; bf16 too on a GPU), generate auto fp32 bf16 (default auto)")
     p.add_argument('--seconds', type=float, default=None, help='clip length in seconds (default: dit 1, train 4)')
     p.add_argument('--batch', type=int, default=None, help='clips per update (train; default 8)')
     p.add_argument('--steps', nargs='*', type=int, help='ODE step counts to compare (generate; default 4 8 16)')
     p.add_argument('--repeats', type=int, default=3, help='timed repeats per row')
     p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
+    p.add_argument('--checkpointing', action='store_true', help='train: each row also with activation checkpointing (memory for compute)')
+    p.add_argument('--liveportrait', default=None, help='a LivePortrait source checkout (liveportrait; default: $LIVEPORTRAIT_SRC)')
 
 def cmd_bench(args):
     "Run one benchmark and print its table with the machine it ran on."
@@ -188,6 +198,7 @@ def _generate_args(p: argparse.ArgumentParser):
     p.add_argument('--speed', type=float, default=1.0, help='> 1 speaks faster')
     p.add_argument('--no-watermark', action='store_true', help='turn off the visible and invisible watermarks')
     p.add_argument('--device', default=None, help='cpu, cuda or mps (default: best available)')
+    p.add_argument('--precision', default='auto', choices=('auto', 'fp32', 'bf16'), help="precision of the networks' products: auto = bf16 on a CPU that computes it natively, else fp32")
     p.add_argument('--generator', default=None, help='generator release (default: the shipped tiny one)')
     p.add_argument('--renderer', default=None, help='renderer release (default: the shipped tiny one)')
     p.add_argument('--face', default='speaker', help='which face, if the reference shows several: speaker (the one whose mouth follows the sound), largest, left, right, or a number (1 = leftmost)')

@@ -10,10 +10,10 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
-           'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig', 'FlowConfig',
-           'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten', 'config_table',
-           'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'MediaInfo', 'probe',
-           'PeakMemory']
+           'PRECISIONS', 'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig',
+           'FlowConfig', 'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten',
+           'config_table', 'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'MediaInfo',
+           'probe', 'PeakMemory', 'native_bf16', 'resolve_precision', 'precision_context']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -301,6 +301,10 @@ class RendererConfig(ConfigBase):
     @classmethod
     def paper(cls): return cls()
     @classmethod
+    def paper_fast(cls):
+        "The paper's widths with three cost choices (nb 10, section 12): 24 driving keypoints, dense motion on a half-resolution grid, and G's 2x upscale to 512 px (LivePortrait's output)."
+        return cls(keypoint_set='sparse', w_scale=0.5, g_upscale=2)
+    @classmethod
     def tiny(cls): return cls(image_size=128, keypoint_set='sparse', feat_channels=8, feat_depth=8, f_expansion=16, f_max_features=64, f_res_blocks=1,
                               w_expansion=8, w_max_features=64, w_blocks=3, w_compress=1, w_scale=0.5, w_mask_kernel=3,
                               g_expansion=4, g_max_features=64, g_middle_blocks=1, g_spade_hidden=16, g_out_channels=8, image_skip=True,
@@ -323,6 +327,7 @@ class TrainConfig(ConfigBase):
     grad_clip: float = 1.0         # max gradient norm
     ema_decay: float = 0.9999      # EMA of weights
     precision: str = 'bf16'        # 'fp32', 'bf16' or 'fp16' (mixed precision on GPU)
+    activation_checkpointing: bool = False  # recompute each DiT block's activations in the backward pass: less memory, about a third more compute
     seed: int = 0                  # torch generator seed
     log_every: int = 100           # steps between CSV log rows
     ckpt_every: int = 10_000       # steps between checkpoints
@@ -524,3 +529,30 @@ class PeakMemory:
     def _cuda(self) -> bool:
         import torch
         return torch.cuda.is_available() and (self.device is None or str(self.device).startswith('cuda'))
+
+# %% ../nbs/00_config.ipynb #cbc7d200
+PRECISIONS = ('auto', 'fp32', 'bf16')
+
+def native_bf16(device: str = 'cpu') -> bool:
+    "Whether `device` multiplies bfloat16 in hardware: a CUDA GPU that supports it, or an x86 CPU with AVX512-BF16 or AMX (read from /proc/cpuinfo)."
+    import torch
+    kind = torch.device(device).type
+    if kind == 'cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if kind != 'cpu': return False
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return False   # not Linux: no cheap way to tell, so no
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+def resolve_precision(precision: str, device: str) -> str:
+    "'auto' -> 'bf16' on a CPU with native bfloat16, else 'fp32'; 'fp32' and 'bf16' as given."
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != 'auto': return precision
+    import torch
+    return 'bf16' if torch.device(device).type == 'cpu' and native_bf16('cpu') else 'fp32'
+
+def precision_context(device: str, precision: str = 'fp32'):
+    "A `with` block whose matrix products and convolutions run in `precision` on `device` (torch.autocast for bf16, nothing for fp32)."
+    import contextlib, torch
+    if resolve_precision(precision, device) == 'fp32': return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+

@@ -247,6 +247,7 @@ class FusionDiT(nn.Module):
         self.branch_b = nn.ModuleList(DiTBlock(cfg) for _ in range(depth_b))
         self.head_a = FinalLayer(cfg, out_dims[0])
         self.head_b = FinalLayer(cfg, out_dims[1])
+        self.checkpointing = False   # True: blocks keep only their inputs for the backward pass and recompute the rest (TrainConfig.activation_checkpointing)
 
 # %% ../nbs/05_dit.ipynb #1ed9adc2
 def _check_stream(name: str, x, times, mask, b: int, d: int):
@@ -285,11 +286,15 @@ def forward(self: FusionDiT,
     (x_a, time_a, ma), (x_b, time_b, mb) = _sanitize(x_a, time_a, mask_a), _sanitize(x_b, time_b, mask_b)
     c = self.time_embed(t)                                                      # (b, d)
     ropes = time_rope(time_a, self.cfg.head_dim), time_rope(time_b, self.cfg.head_dim)
+    if self.checkpointing and torch.is_grad_enabled():   # activation checkpointing: memory for compute, same numbers
+        from torch.utils.checkpoint import checkpoint
+        run = lambda blk, *a: checkpoint(blk, *a, use_reentrant=False)
+    else: run = lambda blk, *a: blk(*a)
     xs = (x_a, x_b)
-    for blk in self.fusion: xs = blk(xs, c, ropes, (ma, mb), attn)              # (b, n, d), (b, m, d)
+    for blk in self.fusion: xs = run(blk, xs, c, ropes, (ma, mb), attn)         # (b, n, d), (b, m, d)
     x_a, x_b = xs
-    for blk in self.branch_a: x_a = blk(x_a, c, ropes[0], ma, attn)             # (b, n, d)
-    for blk in self.branch_b: x_b = blk(x_b, c, ropes[1], mb, attn)             # (b, m, d)
+    for blk in self.branch_a: x_a = run(blk, x_a, c, ropes[0], ma, attn)        # (b, n, d)
+    for blk in self.branch_b: x_b = run(blk, x_b, c, ropes[1], mb, attn)        # (b, m, d)
     y_a, y_b = self.head_a(x_a, c), self.head_b(x_b, c)                         # (b, n, out_a), (b, m, out_b)
     if mask_a is not None: y_a = y_a.masked_fill(~mask_a[..., None], 0.0)
     if mask_b is not None: y_b = y_b.masked_fill(~mask_b[..., None], 0.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 import numpy as np
 import torch
-from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir, probe
+from .config import OmniTalkerConfig, RendererConfig, default_device, ffmpeg_exe, data_dir, probe, resolve_precision
 from tqdm import tqdm
 from .audio import AudioError, read_audio, load as load_audio, log_mel, load_vocoder, normalize_loudness, text_length
 from .face import Camera, HeadTemplate, Motion, REGIONS, default_template
@@ -26,12 +26,12 @@ GEN_AUDIO_MARK = AudioMarkConfig(strength_db=3.0)
 
 # %% auto #0
 __all__ = ['GEN_AUDIO_MARK', 'SAMPLES', 'DEFAULT_REFERENCE', 'DEMO_TEXT', 'DEFAULT_GENERATOR', 'DEFAULT_RENDERER', 'FACE_RULES',
-           'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'find_reference', 'media_streams', 'read_video',
-           'reference_text', 'check_text', 'check_face', 'check_one_shot', 'choose_face', 'Reference', 'check_output',
-           'check_device', 'eye_opening', 'pick_source', 'prepare_reference', 'release_config', 'load_release_files',
-           'save_release_files', 'load_models', 'chunk_text', 'chunk_budget', 'Chunk', 'blend_start', 'level',
-           'fit_length', 'Timer', 'GenerationReport', 'GenerationStream', 'generate_stream', 'write_mp4', 'generate',
-           'generate_cli', 'bench_generate']
+           'MIN_REF_SECONDS', 'MAX_STEPS', 'SPLITS', 'COLD_PARTS', 'SCALE_TEXT', 'find_reference', 'media_streams',
+           'read_video', 'reference_text', 'check_text', 'check_face', 'check_one_shot', 'choose_face', 'Reference',
+           'check_output', 'check_device', 'eye_opening', 'pick_source', 'prepare_reference', 'release_config',
+           'load_release_files', 'save_release_files', 'load_models', 'chunk_text', 'chunk_budget', 'Chunk',
+           'blend_start', 'level', 'fit_length', 'Timer', 'GenerationReport', 'GenerationStream', 'generate_stream',
+           'write_mp4', 'generate', 'generate_cli', 'bench_generate', 'bench_scale']
 
 # %% ../nbs/12_generate.ipynb #42ce0e27
 SAMPLES = data_dir()   # shipped samples and tiny checkpoints (nb 00: $OMNITALKER_HOME, the wheel's package data, or the checkout)
@@ -383,6 +383,8 @@ class GenerationReport:
     parts: tuple              # ((name, seconds), ...) of its parts, in order
     vocoder: str              # which vocoder decoded the mel
     motion: Motion | None = None  # the generated motion codes (25 fps)
+    steps: int | None = None      # ODE steps of each text chunk
+    precision: str | None = None  # 'fp32' or 'bf16': the networks' products (nb 00)
     @property
     def rtf(self) -> float: "Real-time factor: wall seconds per second of output."; return self.wall_seconds / max(self.seconds, 1e-9)
     @property
@@ -391,7 +393,8 @@ class GenerationReport:
         return (self.wall_seconds - sum(s for n, s in self.parts if n in COLD_PARTS)) / max(self.seconds, 1e-9)
     def __str__(self):
         rows = [f'  {n:<18}{s:8.2f} s' for n, s in self.parts]
-        return '\n'.join([f'output:  {self.out or "(stream)"}  ({self.frames} frames, {self.seconds:.2f} s, {self.text_chunks} text chunk(s), vocoder {self.vocoder})',
+        how = f', {self.steps} steps, {self.precision}' if self.steps else ''
+        return '\n'.join([f'output:  {self.out or "(stream)"}  ({self.frames} frames, {self.seconds:.2f} s, {self.text_chunks} text chunk(s){how}, vocoder {self.vocoder})',
                           *rows, f'  {"total":<18}{self.wall_seconds:8.2f} s',
                           f'first chunk after {self.first_chunk_s:.2f} s; RTF {self.rtf:.2f} (warm: {self.rtf_warm:.2f})'])
 
@@ -420,6 +423,8 @@ def generate_stream(text: str,                           # what the person shoul
                     generator_path: str | Path | None = None, renderer_path: str | Path | None = None, # releases (default: shipped tiny)
                     models: tuple | None = None,         # already-loaded (OmniTalker, Renderer), instead of the paths
                     chunk_frames: int = 25,              # video frames per yielded chunk
+                    first_chunk_frames: int = 10,        # frames of the very first chunk: small, so playback starts early
+                    precision: str = 'auto',             # 'auto' (bf16 on a CPU that computes it natively, else fp32), 'fp32', 'bf16' (nb 00)
                     vocoder: str = 'auto',               # 'auto' (Vocos if its weights are local, else Griffin-Lim), 'griffin_lim', 'vocos'
                     face: str | int = 'speaker',         # which face, if the reference shows several (FACE_RULES, or 1 = leftmost)
                     progress: bool | Callable = False,   # True: progress bars and notices on stderr; a callable gets (fraction, message)
@@ -429,12 +434,13 @@ def generate_stream(text: str,                           # what the person shoul
     # 1. cheap checks first: settings, text (against the generator's config, read without its weights)
     cfg = models[0].config if models else release_config(OmniTalkerConfig, generator_path or DEFAULT_GENERATOR)
     steps = cfg.flow.nfe if steps is None else steps
-    for name, v in (('steps', steps), ('chunk_frames', chunk_frames)):
+    for name, v in (('steps', steps), ('chunk_frames', chunk_frames), ('first_chunk_frames', first_chunk_frames)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if steps > MAX_STEPS: raise ValueError(f"steps must be at most {MAX_STEPS}, got {steps} (nb 01: a few dozen steps are as good as thousands)")
     for name, v in (('cfg_text', cfg_text), ('cfg_audio', cfg_audio), ('cfg_video', cfg_video), ('speed', speed), ('duration', duration)):
         if v is not None and not math.isfinite(v): raise ValueError(f"{name} must be a finite number, got {v}")
     if models is None: device = check_device(device)
+    precision = resolve_precision(precision, str(next(models[0].parameters()).device) if models else device)
     if speed <= 0: raise ValueError(f"speed must be positive, got {speed}")
     if duration is not None and duration <= 0: raise ValueError(f"duration must be positive seconds, got {duration}")
     text = check_text(text, cfg.text.max_chars)
@@ -454,10 +460,10 @@ def generate_stream(text: str,                           # what the person shoul
         if max(secs) > gen.config.max_seconds - ref.seconds: raise ValueError(f"duration {duration:g} s is too long for the {gen.config.max_seconds:g} s context beside a {ref.seconds:.1f} s reference")
     else: secs = [None] * len(pieces)
     return GenerationStream(lambda s: _run(s, gen, ren, ref, pieces, secs, steps, (cfg_text, cfg_audio, cfg_video), seed, speed,
-                                           watermark, chunk_frames, vocoder, progress, _mark_audio), timer)
+                                           watermark, (first_chunk_frames, chunk_frames), vocoder, progress, _mark_audio, precision), timer)
 
 # %% ../nbs/12_generate.ipynb #7c313e37
-def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, watermark, chunk_frames, vocoder, progress, mark_audio):
+def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, watermark, chunk_sizes, vocoder, progress, mark_audio, precision):
     "The work of `generate_stream`: per text piece sample -> vocode -> render in batches -> mark -> yield."
     timer, dev = stream.timer, next(gen.parameters()).device
     with timer('load models'), warnings.catch_warnings():
@@ -470,7 +476,7 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
         _notify(progress, j / len(pieces), f'sampling text chunk {j + 1}/{len(pieces)}: {piece[:40]!r}')
         with timer('sample'), _bar(progress, steps, f'sampling {j + 1}/{len(pieces)}', 'step') as bar:
             g = gen.generate(ref.text, piece, ref.mel.to(dev), ref.motion.coeffs.to(dev), speed, gen_seconds=sec, nfe=steps,
-                             cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j, on_step=lambda i, n: bar.update())
+                             cfg_text=scales[0], cfg_audio=scales[1], cfg_visual=scales[2], seed=seed + j, precision=precision, on_step=lambda i, n: bar.update())
         for name, x in (('mel', g.mel), ('motion', g.motion)):
             if not torch.isfinite(x).all(): raise ValueError(f"sampling produced non-finite {name} values (text chunk {j + 1}): the weights of the generator "
                                                              f"{getattr(gen, 'release_path', '(in memory)')} or the settings are broken")
@@ -481,20 +487,22 @@ def _run(stream, gen, ren, ref, pieces, secs, steps, scales, seed, speed, waterm
         if watermark and mark_audio:
             with timer('watermark'): wav = watermark_audio(wav, sr, cfg=GEN_AUDIO_MARK)
         bar = _bar(progress, len(codes), f'rendering {j + 1}/{len(pieces)}', 'frame')
-        for i in range(0, len(codes), chunk_frames):
-            _notify(progress, (j + (i + chunk_frames / 2) / len(codes)) / len(pieces), f'rendering frames {i}-{min(len(codes), i + chunk_frames)} of {len(codes)}')
-            with timer('render'): frames = animate(ren, crop, driver, ref.source_code, codes[i:i + chunk_frames])   # (t, h, w, 3)
+        n = chunk_sizes[1]; first_n = min(chunk_sizes[0], n) if index == 0 else n   # the stream's first chunk is short
+        starts = [0, *range(first_n, len(codes), n)]
+        for i, e in zip(starts, [*starts[1:], len(codes)]):
+            _notify(progress, (j + (i + e) / 2 / len(codes)) / len(pieces), f'rendering frames {i}-{e} of {len(codes)}')
+            with timer('render'): frames = animate(ren, crop, driver, ref.source_code, codes[i:e], precision=precision)   # (t, h, w, 3)
             if watermark:
                 with timer('watermark'): frames = watermark_video(frames)
-            a, b = round(i / fps * sr), round(min(len(codes), i + chunk_frames) / fps * sr)
+            a, b = round(i / fps * sr), round(e / fps * sr)
             bar.update(len(frames)); now = timer.elapsed; first = first if first is not None else now
-            yield Chunk(index, frames, wav[a:b].astype(np.float32), start + i / fps, codes[i:i + chunk_frames], now)
+            yield Chunk(index, frames, wav[a:b].astype(np.float32), start + i / fps, codes[i:e], now)
             index += 1
         bar.close(); prev, start = codes[-1], start + len(codes) / fps
         motions.append(codes)
     _notify(progress, 1.0, 'done')
     stream.report = GenerationReport(None, len(pieces), round(start * fps), start, timer.elapsed, first or 0.0, tuple(timer.seconds.items()),
-                                     type(voc).__name__, Motion(torch.cat(motions), fps))
+                                     type(voc).__name__, Motion(torch.cat(motions), fps), steps, precision)
 
 # %% ../nbs/12_generate.ipynb #5f1dda13
 def write_mp4(path: str | Path, frames: np.ndarray, wav: np.ndarray, fps: float = 25.0, sample_rate: int = 24_000, crf: int = 20) -> Path:
@@ -525,21 +533,21 @@ def generate(text: str,                               # what the person should s
              *, ref_text: str | None = None, steps: int | None = None, cfg_text: float | None = None, cfg_audio: float | None = None, cfg_video: float | None = None,
              seed: int = 0, duration: float | None = None, speed: float = 1.0, watermark: bool = True,
              device: str | None = None, generator_path=None, renderer_path=None, models: tuple | None = None,
-             vocoder: str = 'auto', face: str | int = 'speaker',
+             vocoder: str = 'auto', face: str | int = 'speaker', precision: str = 'auto',
              progress: bool | Callable = True) -> GenerationReport:   # True: progress bars, notices and the parts' table; False: silent
     "Text + reference clip -> watermarked mp4 with audio; prints each part's time and the RTF (see `generate_stream`)."
     out = check_output(out)
     stream = generate_stream(text, ref, ref_text=ref_text, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, cfg_video=cfg_video,
                              seed=seed, duration=duration, speed=speed, watermark=watermark, device=device, generator_path=generator_path,
                              renderer_path=renderer_path, models=models, chunk_frames=50, vocoder=vocoder, face=face,
-                             progress=progress, _mark_audio=False)
+                             precision=precision, progress=progress, _mark_audio=False)
     chunks, timer = list(stream), stream.timer
     frames, wav = np.concatenate([c.frames for c in chunks]), np.concatenate([c.wav for c in chunks])
     if watermark:
         with timer('watermark'): wav = watermark_audio(wav, 24_000, cfg=GEN_AUDIO_MARK)
     with timer('mux'): path = write_mp4(out, frames, wav)
     r = stream.report
-    report = GenerationReport(str(path), r.text_chunks, r.frames, r.seconds, timer.elapsed, r.first_chunk_s, tuple(timer.seconds.items()), r.vocoder, r.motion)
+    report = GenerationReport(str(path), r.text_chunks, r.frames, r.seconds, timer.elapsed, r.first_chunk_s, tuple(timer.seconds.items()), r.vocoder, r.motion, r.steps, r.precision)
     if progress is True: print(report)
     return report
 
@@ -554,16 +562,18 @@ def generate_cli(args) -> int:
     generate(args.text, opt('ref') or DEFAULT_REFERENCE, opt('out') or 'omnitalker_out.mp4', ref_text=opt('ref_text'), steps=opt('steps'),
              cfg_text=opt('cfg_text'), cfg_audio=opt('cfg_audio'), cfg_video=opt('cfg_video'), seed=opt('seed', 0),
              duration=opt('duration'), speed=opt('speed', 1.0), watermark=not opt('no_watermark', False), device=opt('device'),
-             generator_path=opt('generator'), renderer_path=opt('renderer'), face=_face_arg(opt('face') or 'speaker'), progress=not opt('quiet', False))
+             generator_path=opt('generator'), renderer_path=opt('renderer'), face=_face_arg(opt('face') or 'speaker'),
+             precision=opt('precision') or 'auto', progress=not opt('quiet', False))
     return 0
 
 # %% ../nbs/12_generate.ipynb #88999273
 def bench_generate(text: str = 'The quick brown fox jumps over the lazy dog.',
                    ref: str | Path | Reference = DEFAULT_REFERENCE,
                    steps: tuple = (4, 8, 16),      # ODE steps to compare
+                   precisions: tuple = ('auto',),  # nb 00's precisions to compare ('auto', 'fp32', 'bf16')
                    repeats: int = 1,               # runs per setting (the fastest is kept)
                    models: tuple | None = None, generator_path=None, renderer_path=None, device: str | None = None):
-    "A DataFrame of per-part seconds, output seconds, RTF, first-chunk latency and peak memory of `generate` per step count."
+    "A DataFrame of per-part seconds, output seconds, RTF, first-chunk latency and peak memory of `generate` per step count and precision."
     import pandas as pd
     from omnitalker.config import PeakMemory
     models = models or load_models(generator_path, renderer_path, device)
@@ -571,13 +581,64 @@ def bench_generate(text: str = 'The quick brown fox jumps over the lazy dog.',
     mem = lambda m: dict(peak_rss_GiB=m.rss_gib, **({'peak_cuda_GiB': m.cuda_gib} if dev.startswith('cuda') else {}))
     t0 = time.perf_counter()
     with PeakMemory(dev) as m: R = ref if isinstance(ref, Reference) else prepare_reference(ref)
-    rows = [dict(steps='reference (once)', threads=torch.get_num_threads(), **dict(R.parts), wall_s=time.perf_counter() - t0, **mem(m))]
+    rows = [dict(steps='reference (once)', precision='', threads=torch.get_num_threads(), **dict(R.parts), wall_s=time.perf_counter() - t0, **mem(m))]
     with tempfile.TemporaryDirectory() as d:
-        for n in steps:
-            with PeakMemory(dev) as m:   # the peak of all repeats (the models are loaded before: their weights are in it)
-                reps = [generate(text, R, Path(d) / 'bench.mp4', steps=n, models=models, progress=False) for _ in range(repeats)]
-            r = min(reps, key=lambda r: r.wall_seconds)
-            rows.append(dict(steps=n, threads=torch.get_num_threads(), **dict(r.parts), wall_s=r.wall_seconds, output_s=r.seconds,
-                             first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm, **mem(m)))
+        for p in precisions:
+            for n in steps:
+                with PeakMemory(dev) as m:   # the peak of all repeats (the models are loaded before: their weights are in it)
+                    reps = [generate(text, R, Path(d) / 'bench.mp4', steps=n, models=models, precision=p, progress=False) for _ in range(repeats)]
+                r = min(reps, key=lambda r: r.wall_seconds)
+                rows.append(dict(steps=n, precision=r.precision, threads=torch.get_num_threads(), **dict(r.parts), wall_s=r.wall_seconds, output_s=r.seconds,
+                                 first_chunk_s=r.first_chunk_s, rtf=r.rtf_warm, **mem(m)))
     df = pd.DataFrame(rows).set_index('steps')
     return df[[c for c in df if not c.startswith('peak')] + [c for c in df if c.startswith('peak')]].round(3)   # memory last
+
+# %% ../nbs/12_generate.ipynb #ef76bd93
+SCALE_TEXT = ('The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. '
+              'It is easy to tell the depth of a well.')   # about 10 s of speech
+
+def bench_scale(generator: str | OmniTalkerConfig = 'paper',   # a config name ('paper', 'tiny') or an OmniTalkerConfig; random weights
+                renderer: str | RendererConfig = 'paper_fast',  # a RendererConfig name ('paper', 'paper_fast', 'tiny') or config
+                seconds: float = 10.0,                          # output to generate
+                steps: tuple = (16, 32),                        # ODE steps
+                precisions: tuple = ('fp32', 'bf16'),           # nb 00's precisions
+                compile_modes: tuple = (None,),                 # None (eager) and/or torch.compile modes: 'default', 'reduce-overhead', 'max-autotune'
+                batch_cfg: tuple = (True,),                     # guidance passes batched and/or separate (nb 06)
+                ref: str | Path | Reference = DEFAULT_REFERENCE, text: str = SCALE_TEXT,
+                repeats: int = 1, device: str | None = None, seed: int = 0, verbose: bool = True):
+    "Per-stage seconds, sampler and end-to-end RTF, and peak memory of a generation at a model scale, with random weights."
+    import itertools, pandas as pd
+    from omnitalker.config import PeakMemory
+    from omnitalker.dit import seconds_per_call, count_params
+    dev = check_device(device)
+    gcfg = getattr(OmniTalkerConfig, generator)() if isinstance(generator, str) else generator
+    rcfg = getattr(RendererConfig, renderer)() if isinstance(renderer, str) else renderer
+    R = ref if isinstance(ref, Reference) else prepare_reference(ref)
+    rows = []
+    for mode in compile_modes:
+        torch.manual_seed(seed)
+        gen, ren = OmniTalker(gcfg).to(dev).eval(), Renderer(rcfg).to(dev).eval()
+        if mode is not None: gen.dit.compile(mode=mode); ren.warping.compile(mode=mode); ren.generator.compile(mode=mode)
+        voc = load_vocoder('griffin_lim', gcfg.audio, device=dev)
+        S = rcfg.image_size; crop, cam = face_crop(R.source, R.camera, S)
+        driver = KeypointDriver(R.template, cam, S, keypoint_indices(rcfg))
+        for n, prec, bc in itertools.product(steps, precisions, batch_cfg):
+            out = {}
+            def sample(): out['g'] = gen.generate(R.text, text, R.mel.to(dev), R.motion.coeffs.to(dev), gen_seconds=seconds, nfe=n, precision=prec, batch_cfg=bc, seed=seed)
+            def vocode(): out['wav'] = voc.decode(out['g'].mel[0, :int(out['g'].mel_lens[0])].float()).cpu().numpy()
+            def render(): out['frames'] = animate(ren, crop, driver, R.source_code, out['g'].motion[0, :int(out['g'].motion_lens[0])].float().cpu(), batch=8, precision=prec)
+            def mark(): watermark_video(out['frames']); watermark_audio(out['wav'], gcfg.audio.sample_rate, cfg=GEN_AUDIO_MARK)
+            with PeakMemory(dev) as m:
+                t = {name: seconds_per_call(f, repeats, dev, best=True) for name, f in (('sample', sample), ('vocoder', vocode), ('render', render), ('watermark', mark))}
+            frames = len(out['frames']); secs = frames / gcfg.motion.fps; total = sum(t.values())
+            rows.append(dict(generator=f'{count_params(gen) / 1e9:.2f} B' if count_params(gen) > 1e8 else f'{count_params(gen) / 1e6:.1f} M',
+                             renderer=f"{out['frames'].shape[1]} px", steps=n, precision=prec, compile=mode or 'eager', batch_cfg=bc, output_s=secs,
+                             **{f'{k}_s': v for k, v in t.items()}, render_ms_per_frame=t['render'] / frames * 1e3,
+                             sample_rtf=t['sample'] / secs, rtf=total / secs, peak_rss_GiB=m.rss_gib,
+                             **({'peak_cuda_GiB': m.cuda_gib} if dev.startswith('cuda') else {})))
+        del gen, ren
+        if dev.startswith('cuda'): torch.cuda.empty_cache()
+    df = pd.DataFrame(rows).round(3)
+    if verbose: print(df.to_string(index=False))
+    return df
+

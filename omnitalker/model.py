@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
-from .config import OmniTalkerConfig, AudioConfig, LossOutput
+from .config import OmniTalkerConfig, AudioConfig, LossOutput, precision_context
 from .flow_matching import ot_path, cfm_loss, sample_t, time_grid, ODESolver, GuidedVelocity, clip_prediction, sample_drops, repeat_batch
 from .text import TextEmbedding, Tokenizer, lens_to_mask, FILLER
 from .audio import plan_duration
@@ -332,6 +332,8 @@ def sample(self: OmniTalker,
            mel_ceiling: float | None = None,   # clip the predicted clean log-mel to <= this (None: config.flow.mel_ceiling; inf: off)
            seed: int = 0,                      # noise seed (per item)
            attn: str = 'sdpa',                 # attention kernel
+           precision: str = 'fp32',            # 'fp32', 'bf16' (the network's products; the ODE stays fp32) or 'auto' (nb 00)
+           batch_cfg: bool = True,             # the 1 + #active guidance passes as one batch (False: one call each, same result)
            on_step: Callable | None = None) -> Generated:  # called as on_step(i, n) after ODE step i of n (progress)
     "Generate the mel and motion that continue the reference clips, speaking `text` (flow ODE with multi-condition CFG)."
     fc, (ra, rb), dev = self.config.flow, self.rates, ref_mel.device
@@ -355,10 +357,16 @@ def sample(self: OmniTalker,
     def velocity(x, t, drop):   # x: (B, n, 100), (B, m, 62); t: (B,); drop: (B, 3) bool (text, audio ref, visual ref); B = r b
         r = x[0].shape[0] // b
         cond = lambda z, i: repeat_batch(z, r) * ~drop[:, i, None, None]                # condition i zeroed in the rows that drop it
-        return self(x[0], x[1], cond(ref_a, 1), cond(ref_b, 2), cond(text_a, 0), cond(text_b, 0), t, repeat_batch(mask_a, r), repeat_batch(mask_b, r), attn)
+        with precision_context(dev, precision):
+            v = self(x[0], x[1], cond(ref_a, 1), cond(ref_b, 2), cond(text_a, 0), cond(text_b, 0), t, repeat_batch(mask_a, r), repeat_batch(mask_b, r), attn)
+        return tuple(u.to(xi.dtype) for u, xi in zip(v, x))                    # guidance sums and ODE steps in the state's dtype
 
     scales = tuple(fc_v if v is None else v for v, fc_v in ((cfg_text, fc.cfg_text), (cfg_audio, fc.cfg_audio), (cfg_visual, fc.cfg_visual)))
-    guided = GuidedVelocity(velocity, scales, batched=True)                    # the 1 + #active passes as one batch
+    if batch_cfg: guided = GuidedVelocity(velocity, scales, batched=True)     # the 1 + #active passes as one batch
+    else:                                                                      # one pass per condition set: the `drop` rows as keyword arguments
+        one_hot = lambda i: torch.eye(3, dtype=torch.bool, device=dev)[i].expand(b, 3)
+        guided = GuidedVelocity(lambda x, t, drop=torch.zeros(b, 3, dtype=torch.bool, device=dev): velocity(x, t, drop), scales,
+                                drops=[dict(drop=one_hot(i)) for i in range(3)])
     x_init = _noise(n_tot, m_tot, ref_mel.shape[2], ref_motion.shape[2], seed, dev, ref_mel.dtype)
     grid = time_grid(nfe or fc.nfe, fc.sway if sway is None else sway, device=dev)
     ceiling = fc.mel_ceiling if mel_ceiling is None else mel_ceiling

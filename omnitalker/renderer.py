@@ -8,20 +8,22 @@
 from __future__ import annotations
 import functools, math, warnings
 from dataclasses import dataclass
+from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from einops import rearrange
-from .config import RendererConfig, default_device
+from .config import RendererConfig, default_device, precision_context
 from .face import REGIONS, Camera, HeadTemplate, keypoints, project, rotation_matrix
 from .dit import count_params, seconds_per_call  # nb 05's parameter counter and benchmark timer, reused
 
 # %% auto #0
-__all__ = ['SPARSE_KEYPOINTS', 'MASK_PRIOR_STAY', 'LIVEPORTRAIT_PARAMS_M', 'keypoint_indices', 'DrivenKeypoints',
-           'KeypointDriver', 'face_crop', 'Conv3d', 'SameBlock2d', 'DownBlock2d', 'ResBlock3d', 'AppearanceExtractor',
-           'identity_grid', 'warp_volume', 'sparse_motions', 'heatmaps', 'DownBlock3d', 'UpBlock3d', 'Hourglass',
-           'MotionField', 'DenseMotion', 'WarpOutput', 'WarpingModule', 'upsample_bilinear', 'SPADE', 'SPADEResBlock',
-           'SPADEGenerator', 'warp_image', 'Appearance', 'RenderOutput', 'Renderer', 'to_tensor_image', 'to_uint8',
-           'animate', 'param_table', 'bench_render', 'show_render']
+__all__ = ['SPARSE_KEYPOINTS', 'MASK_PRIOR_STAY', 'LIVEPORTRAIT_PARAMS_M', 'LIVEPORTRAIT_ENV', 'LIVEPORTRAIT_W', 'LIVEPORTRAIT_G',
+           'keypoint_indices', 'DrivenKeypoints', 'KeypointDriver', 'face_crop', 'Conv3d', 'SameBlock2d', 'DownBlock2d',
+           'ResBlock3d', 'AppearanceExtractor', 'identity_grid', 'warp_volume', 'sparse_motions', 'heatmaps',
+           'DownBlock3d', 'UpBlock3d', 'Hourglass', 'MotionField', 'DenseMotion', 'WarpOutput', 'WarpingModule',
+           'upsample_bilinear', 'SPADE', 'SPADEResBlock', 'SPADEGenerator', 'warp_image', 'Appearance', 'RenderOutput',
+           'Renderer', 'to_tensor_image', 'to_uint8', 'animate', 'param_table', 'bench_render', 'liveportrait_modules',
+           'count_macs', 'bench_vs_liveportrait', 'show_render']
 
 # %% ../nbs/10_renderer.ipynb #48ac27c6
 SPARSE_KEYPOINTS = (0, 4, 8, 12, 16,              # contour: ears, jaw corners, chin
@@ -388,17 +390,18 @@ def to_tensor_image(image: np.ndarray) -> torch.Tensor:   # (h, w, 3) uint8 -> (
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:         # (b, 3, h, w) -> (b, h, w, 3) uint8
     "Float images in [0, 1] as uint8 RGB arrays."
-    return (images.detach().clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy()
+    return (images.detach().float().clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy()
 
 @torch.inference_mode()   # frames leave as numpy: no autograd bookkeeping at all (measured 20 % faster than no_grad on CPU)
 def animate(renderer: Renderer, source: np.ndarray,       # (S, S, 3) uint8 face crop
             driver: KeypointDriver,                        # the person's template + the crop's camera
             source_code: torch.Tensor,                     # (62,) the crop's own motion code
             codes: torch.Tensor,                           # (t, 62) motion track to render
-            batch: int = 8) -> np.ndarray:                 # (t, S, S, 3) uint8 frames
+            batch: int = 8,                                # frames per W + G call
+            precision: str = 'fp32') -> np.ndarray:        # 'fp32', 'bf16' or 'auto' (nb 00's precision_context) -> (t, S, S, 3) uint8 frames
     "Render a motion track with one source face: F once, then W + G in batches."
     renderer.eval(); dev = next(renderer.parameters()).device
-    with nn.utils.parametrize.cached():   # G's spectral-normalised weights W / sigma(W): computed once, not once per batch
+    with nn.utils.parametrize.cached(), precision_context(str(dev), precision):   # G's spectral-normalised weights W / sigma(W): computed once, not once per batch
         app = renderer.prepare(to_tensor_image(source).to(dev)); src = driver(source_code).to(dev)
         out = [to_uint8(renderer.render(app, src, driver(codes[i:i + batch]).to(dev)).image) for i in range(0, len(codes), batch)]
     return np.concatenate(out)
@@ -427,8 +430,8 @@ def bench_render(configs: tuple | dict = ('tiny', 'paper'),  # names or name -> 
     "Frames/s of the renderer (W + G per frame; F once per source) per config and batch, as a DataFrame."
     import pandas as pd
     if isinstance(configs, (tuple, list)):
-        bad = [c for c in configs if c not in ('tiny', 'paper')]
-        if bad: raise ValueError(f"config names are 'tiny' and 'paper', got {bad}")
+        bad = [c for c in configs if c not in ('tiny', 'paper', 'paper_fast')]
+        if bad: raise ValueError(f"config names are 'tiny', 'paper' and 'paper_fast', got {bad}")
         configs = {c: getattr(RendererConfig, c)() for c in configs}
     device, rows = default_device(device), []
     for name, cfg in configs.items():
@@ -448,6 +451,91 @@ def bench_render(configs: tuple | dict = ('tiny', 'paper'),  # names or name -> 
     df = pd.DataFrame(rows)
     if verbose: print(df.to_string(index=False))
     return df
+
+# %% ../nbs/10_renderer.ipynb #efad6a86
+LIVEPORTRAIT_ENV = 'LIVEPORTRAIT_SRC'   # a LivePortrait source checkout (https://github.com/KwaiVGI/LivePortrait), for the comparison only
+LIVEPORTRAIT_W = dict(num_kp=21, block_expansion=64, max_features=512, num_down_blocks=2, reshape_channel=32, estimate_occlusion_map=True,
+                      dense_motion_params=dict(block_expansion=32, max_features=1024, num_blocks=5, reshape_depth=16, compress=4))
+LIVEPORTRAIT_G = dict(upscale=2, block_expansion=64, max_features=512, num_down_blocks=2)   # both from its src/config/models.yaml
+
+def liveportrait_modules(src: str | Path | None = None,   # the checkout (default: $LIVEPORTRAIT_SRC)
+                         device: str = 'cpu') -> tuple | None:
+    "LivePortrait's W and G built from its own source at its paper sizes (random weights), or None if no checkout is given."
+    import importlib, importlib.util, os, sys
+    src = src or os.environ.get(LIVEPORTRAIT_ENV)
+    if not src: return None
+    mods = Path(src).expanduser() / 'src' / 'modules'
+    if not (mods / 'warping_network.py').is_file(): raise FileNotFoundError(f"{src} is not a LivePortrait checkout: no src/modules/warping_network.py")
+    name = 'liveportrait_modules'                     # its package is called `src`: load it under a name of its own
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, mods / '__init__.py', submodule_search_locations=[str(mods)])
+        pkg = importlib.util.module_from_spec(spec); sys.modules[name] = pkg; spec.loader.exec_module(pkg)
+    with torch.device(device):
+        W = importlib.import_module(f'{name}.warping_network').WarpingNetwork(**LIVEPORTRAIT_W)
+        G = importlib.import_module(f'{name}.spade_generator').SPADEDecoder(**LIVEPORTRAIT_G)
+    return W.eval(), G.eval()
+
+def count_macs(fn, modules: dict) -> dict:   # name -> nn.Module
+    "Giga multiply-accumulates of the conv and linear layers of each named module while `fn()` runs (run it on `meta` to pay nothing)."
+    total, hooks = {k: 0 for k in modules}, []
+    def hook(name):
+        def f(m, inp, out):
+            per_out = m.in_features if isinstance(m, nn.Linear) else m.in_channels // m.groups * math.prod(m.kernel_size)
+            total[name] += out.numel() * per_out
+        return f
+    for name, mod in modules.items():
+        hooks += [m.register_forward_hook(hook(name)) for m in mod.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear))]
+    try: fn()
+    finally:
+        for h in hooks: h.remove()
+    return {k: v / 1e9 for k, v in total.items()}
+
+def _systems(configs: dict, liveportrait, device: str):
+    "name -> (warp, paint, W, G, make_inputs, keypoints): ours per config, then LivePortrait's if its source is given."
+    out = {}
+    for name, cfg in configs.items():
+        r = Renderer(cfg).to(device).eval(); k, c = len(r.indices), cfg
+        def inputs(r=r, k=k, c=c, dev=device):
+            kp = lambda: DrivenKeypoints(torch.rand(1, k, 3, device=dev) - 0.5, torch.eye(3, device=dev)[None])
+            return torch.rand(1, c.feat_channels, c.feat_depth, c.feat_size, c.feat_size, device=dev), kp(), kp()
+        skip = torch.rand(1, 3, cfg.image_size, cfg.image_size, device=device) if cfg.image_skip else None   # the warped source G blends with
+        out[name] = (lambda v, s, d, r=r: r.warping(v, s, d).features, lambda f, r=r, skip=skip: r.generator(f, skip)[0], r.warping, r.generator, inputs, k)
+    lp = liveportrait_modules(liveportrait, device)
+    if lp is not None:
+        W, G = lp; kn = LIVEPORTRAIT_W['num_kp']
+        def inputs(dev=device):
+            return torch.rand(1, 32, 16, 64, 64, device=dev), torch.rand(1, kn, 3, device=dev) - 0.5, torch.rand(1, kn, 3, device=dev) - 0.5
+        out['LivePortrait'] = (lambda v, s, d: W(v, d, s)['out'], G, W, G, inputs, kn)   # its forward takes (feature, driving, source)
+    return out
+
+def bench_vs_liveportrait(liveportrait: str | Path | None = None,   # LivePortrait checkout (default: $LIVEPORTRAIT_SRC; none: ours only)
+                          configs: tuple | dict = ('paper', 'paper_fast'),
+                          repeats: int = 1, device: str = 'cpu', seed: int = 0, verbose: bool = True):
+    "W and G of each system, batch 1, one process: parameters, GMACs, seconds a frame, and time per output pixel against LivePortrait's (else the first config's)."
+    import pandas as pd
+    if isinstance(configs, (tuple, list)): configs = {c: getattr(RendererConfig, c)() for c in configs}
+    torch.manual_seed(seed); rows = []
+    with torch.device('meta'): meta = _systems(configs, liveportrait, 'meta')
+    systems = _systems(configs, liveportrait, device)
+    for name, (warp, paint, W, G, inputs, k) in systems.items():
+        mwarp, mpaint, mW, mG, minputs, _ = meta[name]
+        macs = count_macs(lambda: mpaint(mwarp(*minputs())), {'W': mW, 'G': mG})
+        with torch.inference_mode():
+            args = inputs(); feat = warp(*args); img = paint(feat)
+            w_s = seconds_per_call(lambda: warp(*args), repeats, device, best=True)
+            g_s = seconds_per_call(lambda: paint(feat), repeats, device, best=True)
+        px = img.shape[-1] * img.shape[-2]
+        rows.append(dict(system=name, output=f'{img.shape[-1]} px', keypoints=k, W_params_M=count_params(W) / 1e6, G_params_M=count_params(G) / 1e6,
+                         W_GMAC=macs['W'], G_GMAC=macs['G'], W_s=w_s, G_s=g_s, WG_s_per_frame=w_s + g_s, ns_per_pixel=(w_s + g_s) / px * 1e9))
+    df = pd.DataFrame(rows).set_index('system')
+    base = 'LivePortrait' if 'LivePortrait' in df.index else df.index[0]
+    df[f'speed_per_pixel_vs_{base}'] = df.loc[base, 'ns_per_pixel'] / df.ns_per_pixel
+    df = df.round(3)
+    if verbose:
+        if base != 'LivePortrait': print(f"no LivePortrait source given (argument or ${LIVEPORTRAIT_ENV}): comparing our configs against {base!r} only")
+        print(df.to_string())
+    return df
+
 
 # %% ../nbs/10_renderer.ipynb #96c9af76
 def show_render(source: torch.Tensor,          # (3, H, W) source image

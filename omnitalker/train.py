@@ -273,6 +273,7 @@ class Trainer:
         self.dataset, self.num_workers, self.progress, self.on_save = dataset, num_workers, progress, on_save
         self.device, self.dist = torch.device(device), dist_info()
         self.model = model.to(self.device)
+        if hasattr(model, 'dit'): model.dit.checkpointing = cfg.activation_checkpointing   # nb 05: memory for compute
         self.amp = amp_dtype(cfg.precision, self.device.type, cpu_autocast)
         self._setup_params()
         self.step = 0
@@ -515,10 +516,11 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
                 batch: int = 8,                    # clips per update
                 seconds: float = 4.0,              # seconds per clip
                 steps: int = 3,                    # timed updates (after one warm-up update)
+                checkpointing: tuple = (False,),   # activation checkpointing off and/or on (nb 05)
                 device: str | None = None,         # default: cuda, then mps, then cpu
                 verbose: bool = True):
     "Seconds per generator update (fwd + bwd + AdamW + EMA) per config and precision, with peak resident (CPU) and GPU memory, as a DataFrame."
-    import pandas as pd, tempfile
+    import itertools, pandas as pd, tempfile
     from omnitalker.config import default_device, OmniTalkerConfig, PeakMemory
     from omnitalker.dit import seconds_per_call, count_params
     from omnitalker.model import OmniTalker
@@ -527,8 +529,8 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
         if name not in ('tiny', 'paper'): raise ValueError(f"config name must be 'tiny' or 'paper', got {name!r}")
         cfg = getattr(OmniTalkerConfig, name)()
         b = random_av_batch(cfg, batch, seconds)
-        for prec in precisions:
-            tc = TrainConfig.tiny().replace(precision=prec, batch_size=batch, warmup_steps=1, max_steps=steps + 1)
+        for prec, ckpt in itertools.product(precisions, checkpointing):
+            tc = TrainConfig.tiny().replace(precision=prec, batch_size=batch, warmup_steps=1, max_steps=steps + 1, activation_checkpointing=ckpt)
             torch.manual_seed(0)
             with tempfile.TemporaryDirectory() as d:
                 t = Trainer(OmniTalker(cfg), [None] * batch, tc, collate=lambda x: x, run_dir=d, device=device, progress=False)
@@ -536,7 +538,7 @@ def bench_train(configs: tuple = ('tiny',),        # 'tiny' and/or 'paper'
                 with PeakMemory(device) as mem:                                  # nb 00: this row's peaks only
                     sec = seconds_per_call(lambda: losses.append(t.train_step(b)[0].total), steps, device)
                 rows.append(dict(config=name, params_M=round(count_params(t.model) / 1e6, 1), device=device,
-                                 precision=prec, batch=batch, seconds=seconds, s_per_update=round(sec, 3),
+                                 precision=prec, checkpointing=ckpt, batch=batch, seconds=seconds, s_per_update=round(sec, 3),
                                  data_s_per_s=round(batch * seconds / sec, 1), loss=round(float(losses[-1]), 3),
                                  peak_rss_GiB=round(mem.rss_gib, 2), peak_cuda_GiB=round(mem.cuda_gib, 1)))
                 del t
