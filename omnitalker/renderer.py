@@ -458,15 +458,15 @@ LIVEPORTRAIT_W = dict(num_kp=21, block_expansion=64, max_features=512, num_down_
                       dense_motion_params=dict(block_expansion=32, max_features=1024, num_blocks=5, reshape_depth=16, compress=4))
 LIVEPORTRAIT_G = dict(upscale=2, block_expansion=64, max_features=512, num_down_blocks=2)   # both from its src/config/models.yaml
 
-def liveportrait_modules(src: str | Path | None = None,   # the checkout (default: $LIVEPORTRAIT_SRC)
+def liveportrait_modules(src: str | Path | None = None,   # the checkout (None: $LIVEPORTRAIT_SRC; False or '': none)
                          device: str = 'cpu') -> tuple | None:
     "LivePortrait's W and G built from its own source at its paper sizes (random weights), or None if no checkout is given."
     import importlib, importlib.util, os, sys
-    src = src or os.environ.get(LIVEPORTRAIT_ENV)
+    if src is None: src = os.environ.get(LIVEPORTRAIT_ENV)
     if not src: return None
     mods = Path(src).expanduser() / 'src' / 'modules'
     if not (mods / 'warping_network.py').is_file(): raise FileNotFoundError(f"{src} is not a LivePortrait checkout: no src/modules/warping_network.py")
-    name = 'liveportrait_modules'                     # its package is called `src`: load it under a name of its own
+    name = f'liveportrait_{abs(hash(str(mods.resolve()))):x}'   # its package is called `src`: load it under a name of its own, one per checkout
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, mods / '__init__.py', submodule_search_locations=[str(mods)])
         pkg = importlib.util.module_from_spec(spec); sys.modules[name] = pkg; spec.loader.exec_module(pkg)
@@ -508,7 +508,7 @@ def _systems(configs: dict, liveportrait, device: str):
         out['LivePortrait'] = (lambda v, s, d: W(v, d, s)['out'], G, W, G, inputs, kn)   # its forward takes (feature, driving, source)
     return out
 
-def bench_vs_liveportrait(liveportrait: str | Path | None = None,   # LivePortrait checkout (default: $LIVEPORTRAIT_SRC; none: ours only)
+def bench_vs_liveportrait(liveportrait: str | Path | None = None,   # LivePortrait checkout (None: $LIVEPORTRAIT_SRC; False: ours only)
                           configs: tuple | dict = ('paper', 'paper_fast'),
                           repeats: int = 1, device: str = 'cpu', seed: int = 0, verbose: bool = True):
     "W and G of each system, batch 1, one process: parameters, GMACs, seconds a frame, and time per output pixel against LivePortrait's (else the first config's)."
