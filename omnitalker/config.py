@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #dbb5ffee
 from __future__ import annotations
-import dataclasses, json, math, typing
+import dataclasses, functools, json, math, typing
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
@@ -533,6 +533,7 @@ class PeakMemory:
 # %% ../nbs/00_config.ipynb #cbc7d200
 PRECISIONS = ('auto', 'fp32', 'bf16')
 
+@functools.lru_cache   # the CPU does not change while we run: read /proc/cpuinfo once
 def native_bf16(device: str = 'cpu') -> bool:
     "Whether `device` multiplies bfloat16 in hardware: a CUDA GPU that supports it, or an x86 CPU with AVX512-BF16 or AMX (read from /proc/cpuinfo)."
     import torch
