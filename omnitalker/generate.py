@@ -619,6 +619,7 @@ def bench_scale(generator: str | OmniTalkerConfig = 'paper',   # a config name (
         torch.manual_seed(seed)
         gen, ren = OmniTalker(gcfg).to(dev).eval(), Renderer(rcfg).to(dev).eval()
         if mode is not None: gen.dit.compile(mode=mode); ren.warping.compile(mode=mode); ren.generator.compile(mode=mode)
+        size = f'{count_params(gen) / 1e9:.2f} B' if count_params(gen) > 1e8 else f'{count_params(gen) / 1e6:.1f} M'
         voc = load_vocoder('griffin_lim', gcfg.audio, device=dev)
         S = rcfg.image_size; crop, cam = face_crop(R.source, R.camera, S)
         driver = KeypointDriver(R.template, cam, S, keypoint_indices(rcfg))
@@ -631,8 +632,7 @@ def bench_scale(generator: str | OmniTalkerConfig = 'paper',   # a config name (
             with PeakMemory(dev) as m:
                 t = {name: seconds_per_call(f, repeats, dev, best=True) for name, f in (('sample', sample), ('vocoder', vocode), ('render', render), ('watermark', mark))}
             frames = len(out['frames']); secs = frames / gcfg.motion.fps; total = sum(t.values())
-            rows.append(dict(generator=f'{count_params(gen) / 1e9:.2f} B' if count_params(gen) > 1e8 else f'{count_params(gen) / 1e6:.1f} M',
-                             renderer=f"{out['frames'].shape[1]} px", steps=n, precision=prec, compile=mode or 'eager', batch_cfg=bc, output_s=secs,
+            rows.append(dict(generator=size, renderer=f"{out['frames'].shape[1]} px", steps=n, precision=prec, compile=mode or 'eager', batch_cfg=bc, output_s=secs,
                              **{f'{k}_s': v for k, v in t.items()}, render_ms_per_frame=t['render'] / frames * 1e3,
                              sample_rtf=t['sample'] / secs, rtf=total / secs, peak_rss_GiB=m.rss_gib,
                              **({'peak_cuda_GiB': m.cuda_gib} if dev.startswith('cuda') else {})))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools, math, warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, NamedTuple
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from einops import rearrange
@@ -490,22 +491,30 @@ def count_macs(fn, modules: dict) -> dict:   # name -> nn.Module
         for h in hooks: h.remove()
     return {k: v / 1e9 for k, v in total.items()}
 
-def _systems(configs: dict, liveportrait, device: str):
-    "name -> (warp, paint, W, G, make_inputs, keypoints): ours per config, then LivePortrait's if its source is given."
+class _System(NamedTuple):
+    "One renderer's W and G as the comparison runs them."
+    warp: Callable       # (volume, src, drv) -> W's output features
+    paint: Callable      # features -> image
+    W: nn.Module
+    G: nn.Module
+    inputs: Callable     # () -> random (volume, src, drv) of batch 1
+    keypoints: int
+
+def _systems(configs: dict, liveportrait, device: str) -> dict:
+    "name -> `_System`: ours per config, then LivePortrait's if its source is given."
+    rand = lambda *shape: torch.rand(*shape, device=device)
     out = {}
     for name, cfg in configs.items():
-        r = Renderer(cfg).to(device).eval(); k, c = len(r.indices), cfg
-        def inputs(r=r, k=k, c=c, dev=device):
-            kp = lambda: DrivenKeypoints(torch.rand(1, k, 3, device=dev) - 0.5, torch.eye(3, device=dev)[None])
-            return torch.rand(1, c.feat_channels, c.feat_depth, c.feat_size, c.feat_size, device=dev), kp(), kp()
-        skip = torch.rand(1, 3, cfg.image_size, cfg.image_size, device=device) if cfg.image_skip else None   # the warped source G blends with
-        out[name] = (lambda v, s, d, r=r: r.warping(v, s, d).features, lambda f, r=r, skip=skip: r.generator(f, skip)[0], r.warping, r.generator, inputs, k)
+        r, k = Renderer(cfg).to(device).eval(), len(keypoint_indices(cfg))
+        kp = lambda k=k: DrivenKeypoints(rand(1, k, 3) - 0.5, torch.eye(3, device=device)[None])
+        skip = rand(1, 3, cfg.image_size, cfg.image_size) if cfg.image_skip else None   # the warped source G blends with
+        out[name] = _System(lambda v, s, d, r=r: r.warping(v, s, d).features, lambda f, r=r, skip=skip: r.generator(f, skip)[0], r.warping, r.generator,
+                            lambda c=cfg, kp=kp: (rand(1, c.feat_channels, c.feat_depth, c.feat_size, c.feat_size), kp(), kp()), k)
     lp = liveportrait_modules(liveportrait, device)
     if lp is not None:
-        W, G = lp; kn = LIVEPORTRAIT_W['num_kp']
-        def inputs(dev=device):
-            return torch.rand(1, 32, 16, 64, 64, device=dev), torch.rand(1, kn, 3, device=dev) - 0.5, torch.rand(1, kn, 3, device=dev) - 0.5
-        out['LivePortrait'] = (lambda v, s, d: W(v, d, s)['out'], G, W, G, inputs, kn)   # its forward takes (feature, driving, source)
+        W, G = lp; k, dm = LIVEPORTRAIT_W['num_kp'], LIVEPORTRAIT_W['dense_motion_params']
+        out['LivePortrait'] = _System(lambda v, s, d: W(v, d, s)['out'], G, W, G,     # its forward takes (feature, driving, source)
+                                      lambda: (rand(1, LIVEPORTRAIT_W['reshape_channel'], dm['reshape_depth'], 64, 64), rand(1, k, 3) - 0.5, rand(1, k, 3) - 0.5), k)
     return out
 
 def bench_vs_liveportrait(liveportrait: str | Path | None = None,   # LivePortrait checkout (None: $LIVEPORTRAIT_SRC; False: ours only)
@@ -517,15 +526,15 @@ def bench_vs_liveportrait(liveportrait: str | Path | None = None,   # LivePortra
     torch.manual_seed(seed); rows = []
     with torch.device('meta'): meta = _systems(configs, liveportrait, 'meta')
     systems = _systems(configs, liveportrait, device)
-    for name, (warp, paint, W, G, inputs, k) in systems.items():
-        mwarp, mpaint, mW, mG, minputs, _ = meta[name]
-        macs = count_macs(lambda: mpaint(mwarp(*minputs())), {'W': mW, 'G': mG})
+    for name, sy in systems.items():
+        m = meta[name]
+        macs = count_macs(lambda: m.paint(m.warp(*m.inputs())), {'W': m.W, 'G': m.G})
         with torch.inference_mode():
-            args = inputs(); feat = warp(*args); img = paint(feat)
-            w_s = seconds_per_call(lambda: warp(*args), repeats, device, best=True)
-            g_s = seconds_per_call(lambda: paint(feat), repeats, device, best=True)
+            args = sy.inputs(); feat = sy.warp(*args); img = sy.paint(feat)
+            w_s = seconds_per_call(lambda: sy.warp(*args), repeats, device, best=True)
+            g_s = seconds_per_call(lambda: sy.paint(feat), repeats, device, best=True)
         px = img.shape[-1] * img.shape[-2]
-        rows.append(dict(system=name, output=f'{img.shape[-1]} px', keypoints=k, W_params_M=count_params(W) / 1e6, G_params_M=count_params(G) / 1e6,
+        rows.append(dict(system=name, output=f'{img.shape[-1]} px', keypoints=sy.keypoints, W_params_M=count_params(sy.W) / 1e6, G_params_M=count_params(sy.G) / 1e6,
                          W_GMAC=macs['W'], G_GMAC=macs['G'], W_s=w_s, G_s=g_s, WG_s_per_frame=w_s + g_s, ns_per_pixel=(w_s + g_s) / px * 1e9))
     df = pd.DataFrame(rows).set_index('system')
     base = 'LivePortrait' if 'LivePortrait' in df.index else df.index[0]

@@ -36,39 +36,27 @@ def test_one(path: str, force: list, timeout: float) -> bool:
     ok, _ = test_nb(Path(path), skip_flags=skip_flags(), force_flags=force, basepath=str(ROOT))
     return ok
 
-def run_one(path: str, force: list, timeout: float) -> tuple:
-    "Test one notebook in a fresh Python process in its own process group; kill the group if it outlives the limit."
+def run_job(name: str, cmd: list, timeout: float, grace: float = 0, capture: bool = False) -> tuple:
+    "Run `cmd` in its own process group; kill the group (with whatever it started) when it ends or outlives `timeout` + `grace` s. (name, ok, seconds)"
     t0 = time.time()
-    cmd = [sys.executable, __file__, '--one', path, '--flags', ' '.join(force), '--timeout', str(timeout)]
-    p = subprocess.Popen(cmd, start_new_session=True)
-    try: ok = p.wait(timeout=timeout + 30 if timeout > 0 else None) == 0   # the child's own watchdog fires first
-    except subprocess.TimeoutExpired: ok = False
-    try: os.killpg(p.pid, signal.SIGKILL)                                  # whatever the notebook left running
-    except ProcessLookupError: pass
-    p.wait()
-    secs = time.time() - t0
-    if not ok and timeout > 0 and secs >= timeout: print(f"TIMEOUT {Path(path).name}: still running after {timeout:.0f} s; stopped", flush=True)
-    return path, ok, secs
-
-def run_pytest(args: str, timeout: float) -> tuple:
-    "pytest in its own process group, output kept and printed when it ends; killed with its children if it outlives the limit."
-    t0 = time.time()
-    p = subprocess.Popen([sys.executable, '-m', 'pytest', *shlex.split(args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, start_new_session=True)
-    try: out, ok = p.communicate(timeout=timeout if timeout > 0 else None)[0], p.returncode == 0
-    except subprocess.TimeoutExpired: out, ok = f'pytest {args}: still running after {timeout:.0f} s; stopped\n', False
+    pipe = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) if capture else {}
+    p = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, **pipe)
+    try: out, ok = p.communicate(timeout=timeout + grace if timeout > 0 else None)[0], p.returncode == 0
+    except subprocess.TimeoutExpired: out, ok = None, False
     try: os.killpg(p.pid, signal.SIGKILL)
     except ProcessLookupError: pass
     p.wait()
-    print(out, end='', flush=True)
-    return f'pytest {args}', ok, time.time() - t0
+    secs = time.time() - t0
+    if out: print(out, end='', flush=True)                                  # captured output, printed in one piece
+    if not ok and timeout > 0 and secs >= timeout: print(f"TIMEOUT {name}: still running after {timeout:.0f} s; stopped", flush=True)
+    return name, ok, secs
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('notebooks', nargs='*', help='default: every nbs/*.ipynb')
     ap.add_argument('--flags', default='', help='space-separated flags to run anyway, e.g. "slow"')
     ap.add_argument('--workers', type=int, default=2)
-    ap.add_argument('--timeout', type=float, default=600, help='seconds a notebook may run (0: no limit)')
+    ap.add_argument('--timeout', type=float, default=600, help='seconds a notebook (or pytest) may run (0: no limit)')
     ap.add_argument('--pytest', default=None, help='also run `python -m pytest PYTEST` as a job of the pool, e.g. "tests/ -q"')
     ap.add_argument('--one', help=argparse.SUPPRESS)   # internal: test this one notebook in this process
     a = ap.parse_args()
@@ -76,21 +64,21 @@ def main():
     if a.one: sys.exit(0 if test_one(a.one, force, a.timeout) else 1)
     paths = [str(Path(p).resolve()) for p in a.notebooks] or sorted(str(p) for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     paths.sort(key=lambda p: Path(p).stem not in FIRST)                   # stable: the long ones first, the rest in order
-    n_first = sum(Path(p).stem in FIRST for p in paths)
-    t0, results, py = time.time(), [], None
+    # each notebook in a fresh process, whose own watchdog fires before ours (30 s of grace)
+    jobs = [(Path(p).name, [sys.executable, __file__, '--one', p, '--flags', ' '.join(force), '--timeout', str(a.timeout)], 30, False) for p in paths]
+    py = f'pytest {a.pytest}' if a.pytest is not None else None
+    if py: jobs.insert(sum(Path(p).stem in FIRST for p in paths), (py, [sys.executable, '-m', 'pytest', *shlex.split(a.pytest)], 0, True))
+    t0, results = time.time(), []
     with ThreadPoolExecutor(max_workers=a.workers) as ex:
-        futs = [ex.submit(run_one, p, force, a.timeout) for p in paths[:n_first]]
-        if a.pytest is not None: py = ex.submit(run_pytest, a.pytest, a.timeout); futs.append(py)
-        futs += [ex.submit(run_one, p, force, a.timeout) for p in paths[n_first:]]
-        for f in as_completed(futs):
-            path, ok, secs = f.result()
-            if f is not py: results.append((path, ok, secs))
-            print(f"{'ok  ' if ok else 'FAIL'} {Path(path).name if f is not py else path:<32} {secs:6.1f} s", flush=True)
-    failed = [Path(p).name for p, ok, _ in results if not ok] + ([py.result()[0]] if py is not None and not py.result()[1] else [])
-    print(f'\nslowest: ' + ', '.join(f'{Path(p).stem} {s:.0f}s' for p, _, s in sorted(results, key=lambda r: -r[2])[:5]))
+        for f in as_completed([ex.submit(run_job, name, cmd, a.timeout, grace, capture) for name, cmd, grace, capture in jobs]):
+            name, ok, secs = f.result(); results.append((name, ok, secs))
+            print(f"{'ok  ' if ok else 'FAIL'} {name:<32} {secs:6.1f} s", flush=True)
+    nbs = [r for r in results if r[0] != py]
+    failed = [name for name, ok, _ in results if not ok]
+    print(f'\nslowest: ' + ', '.join(f'{Path(n).stem} {s:.0f}s' for n, _, s in sorted(nbs, key=lambda r: -r[2])[:5]))
     print(f'wall time {time.time() - t0:.0f} s' + (f"; failed: {' '.join(failed)}" if failed else ''))
-    n_bad = len(failed) - (py is not None and not py.result()[1])
-    print(f'notebooks: {len(results) - n_bad} passed, {n_bad} failed' + (f"; pytest {'passed' if py.result()[1] else 'FAILED'}" if py is not None else ''))
+    n_bad = sum(not ok for _, ok, _ in nbs)
+    print(f'notebooks: {len(nbs) - n_bad} passed, {n_bad} failed' + (f"; pytest {'FAILED' if py in failed else 'passed'}" if py else ''))
     sys.exit(1 if failed else 0)
 
 if __name__ == '__main__': main()
