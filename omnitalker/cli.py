@@ -245,13 +245,22 @@ def _train_args(p: argparse.ArgumentParser):
     p.add_argument('--steps', type=int, default=None, help="stop once the run has made N updates (default: the recipe's train.max_steps)")
     p.add_argument('--workers', type=int, default=0, help='data-loading processes')
     p.add_argument('--print-recipe', default=None, metavar='NAME', help='print the recipe tiny, paper or release, and exit')
+    p.add_argument('--f5', default=None, metavar='CHECKPOINT', help="start the audio stream from F5-TTS's weights (.safetensors, nb 06a); RECIPE, if given, is the base recipe (default: tiny)")
+    p.add_argument('--vocab', default=None, help="F5-TTS's vocab.txt (with --f5; default: vocab.txt beside the checkpoint)")
 
 def cmd_train(args):
     "Train a generator by a recipe on world clips (nb 11)."
-    from omnitalker.train import train_main, recipe_named
-    if args.print_recipe: print(recipe_named(args.print_recipe).to_json()); return 0
-    if not (args.recipe and args.world and args.out): raise ValueError("give a RECIPE, at least one --world DIR and --out DIR (or --print-recipe tiny)")
-    train_main(args.recipe, args.world, args.out, args.init, args.device, args.steps, args.workers)
+    from omnitalker.train import train_main, recipe_named, load_recipe
+    if args.vocab and not args.f5: raise ValueError("--vocab goes with --f5 CHECKPOINT")
+    recipe = args.recipe
+    if args.f5:   # the warm-start recipe (nb 06a) built on the given recipe, or on the tiny one
+        from omnitalker.interop import f5_recipe
+        vocab = args.vocab or Path(args.f5).with_name('vocab.txt')
+        recipe = f5_recipe(args.f5, vocab, base=load_recipe(args.recipe) if args.recipe else recipe_named('tiny'))
+        if args.print_recipe: print(recipe.to_json()); return 0
+    elif args.print_recipe: print(recipe_named(args.print_recipe).to_json()); return 0
+    if not (recipe and args.world and args.out): raise ValueError("give a RECIPE (or --f5 CHECKPOINT), at least one --world DIR and --out DIR (or --print-recipe tiny)")
+    train_main(recipe, args.world, args.out, args.init, args.device, args.steps, args.workers)
 
 # %% ../nbs/90_cli.ipynb #c08a1b2c
 def _curate_args(p: argparse.ArgumentParser):

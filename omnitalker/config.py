@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS', 'DATA_ENV',
-           'PRECISIONS', 'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig', 'DiTConfig',
-           'FlowConfig', 'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe', 'flatten',
-           'config_table', 'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir', 'MediaInfo',
-           'probe', 'PeakMemory', 'native_bf16', 'resolve_precision', 'precision_context']
+__all__ = ['FILLER_RULES', 'TIME_SAMPLERS', 'SOLVERS', 'PERCEPTUAL_BACKENDS', 'KEYPOINT_SETS', 'STAGES', 'RESERVED_COLUMNS',
+           'DATA_ENV', 'PRECISIONS', 'ConfigError', 'ConfigBase', 'AudioConfig', 'MotionConfig', 'TextConfig',
+           'DiTConfig', 'FlowConfig', 'OmniTalkerConfig', 'RendererConfig', 'TrainConfig', 'DataConfig', 'TrainRecipe',
+           'flatten', 'config_table', 'LossOutput', 'default_device', 'ffmpeg_exe', 'quiet_native_logs', 'data_dir',
+           'MediaInfo', 'probe', 'PeakMemory', 'native_bf16', 'resolve_precision', 'precision_context']
 
 # %% ../nbs/00_config.ipynb #6b1aba28
 class ConfigError(ValueError):
@@ -121,6 +121,8 @@ class MotionConfig(ConfigBase):
     def tiny(cls): return cls()
 
 # %% ../nbs/00_config.ipynb #d4337d36
+FILLER_RULES = ('masked', 'f5')
+
 @dataclass(frozen=True)
 class TextConfig(ConfigBase):
     "Tokenizer limits and the ConvNeXt-V2 text embedding (Table 1: 4 blocks, dim 512, FFN 1024)."
@@ -131,10 +133,16 @@ class TextConfig(ConfigBase):
     n_blocks: int = 4          # ConvNeXt-V2 blocks
     kernel_size: int = 7       # depthwise conv kernel
     max_chars: int = 1000      # longest accepted text, in characters
+    vocab: tuple | None = None # None: the UTF-8 byte tokenizer; else a vocabulary file's entries (F5-TTS's vocab.txt): id 0 = filler, entry k = id k + 1 (nb 02)
+    filler_rule: str = 'masked' # 'masked': filler frames count nowhere; 'f5': F5-TTS's rule, under which converted F5 weights were trained (nb 02)
 
     def _check(self):
         n = type(self).__name__
-        _require(self.vocab_size > 256, n, 'vocab_size', "must hold the 256 byte ids plus special ids")
+        if self.vocab is None: _require(self.vocab_size > 256, n, 'vocab_size', "must hold the 256 byte ids plus special ids")
+        else:
+            _require(all(isinstance(v, str) and v for v in self.vocab) and len(set(self.vocab)) == len(self.vocab), n, 'vocab', "must be distinct non-empty strings")
+            _require(self.vocab_size == len(self.vocab) + 1, n, 'vocab_size', f"must be len(vocab) + 1 = {len(self.vocab) + 1} (id 0 is the filler), got {self.vocab_size}")
+        _require(self.filler_rule in FILLER_RULES, n, 'filler_rule', f"must be one of {FILLER_RULES}, got {self.filler_rule!r}")
         _require(self.dim % 2 == 0, n, 'dim', f"must be even (sin/cos positions), got {self.dim}")
         _require(self.kernel_size % 2 == 1, n, 'kernel_size', f"must be odd (same-length conv), got {self.kernel_size}")
         _require(self.n_blocks >= 0, n, 'n_blocks', "must be >= 0")
@@ -328,6 +336,8 @@ class TrainConfig(ConfigBase):
     ema_decay: float = 0.9999      # EMA of weights
     precision: str = 'bf16'        # 'fp32', 'bf16' or 'fp16' (mixed precision on GPU)
     activation_checkpointing: bool = False  # recompute each DiT block's activations in the backward pass: less memory, about a third more compute
+    warm_lr_scale: float = 1.0     # learning-rate factor of the weights a warm start filled (nb 06a: F5-TTS's audio stream); 0: frozen
+    warm_updates: int = 0          # updates that factor holds; afterwards every weight follows the schedule
     seed: int = 0                  # torch generator seed
     log_every: int = 100           # steps between CSV log rows
     ckpt_every: int = 10_000       # steps between checkpoints
@@ -339,6 +349,8 @@ class TrainConfig(ConfigBase):
         _require(self.precision in ('fp32', 'bf16', 'fp16'), n, 'precision', f"must be fp32, bf16 or fp16, got {self.precision!r}")
         _require(self.warmup_steps >= 0 and self.warmup_steps <= self.max_steps, n, 'warmup_steps', "must be in [0, max_steps]")
         _require(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), n, 'betas', "must be two numbers in [0, 1)")
+        _require(self.warm_lr_scale >= 0, n, 'warm_lr_scale', f"must be >= 0, got {self.warm_lr_scale}")
+        _require(self.warm_updates >= 0, n, 'warm_updates', f"must be >= 0, got {self.warm_updates}")
     @classmethod
     def paper(cls): return cls()
     @classmethod
@@ -378,10 +390,14 @@ class TrainRecipe(ConfigBase):
     train: TrainConfig = field(default_factory=TrainConfig.tiny)            # batch, steps, learning rate, warm-up, EMA, checkpoints, precision
     data: DataConfig = field(default_factory=DataConfig.tiny)               # how world clips become items
     init: str | None = None   # a release (path without suffix) whose weights the run starts from (the §B.2 fine-tune stage); None: from scratch
+    warm_start: str | None = None   # an F5-TTS checkpoint (.safetensors) that fills the audio stream at the start (nb 06a); `model` must fit it
 
     def _check(self):
         _require(self.init is None or (isinstance(self.init, str) and self.init.strip() != ''), type(self).__name__, 'init',
                  f"must be a release path or None, got {self.init!r}")
+        _require(self.warm_start is None or (isinstance(self.warm_start, str) and self.warm_start.endswith('.safetensors')), type(self).__name__, 'warm_start',
+                 f"must be an F5-TTS .safetensors path or None, got {self.warm_start!r}")
+        _require(self.init is None or self.warm_start is None, type(self).__name__, 'warm_start', "a run starts from a release (init) or from F5-TTS (warm_start), not both")
     @classmethod
     def paper(cls): return cls(OmniTalkerConfig.paper(), TrainConfig.paper(), DataConfig.paper())
     @classmethod

@@ -13,7 +13,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from .config import OmniTalkerConfig, AudioConfig, LossOutput, precision_context
 from .flow_matching import ot_path, cfm_loss, sample_t, time_grid, ODESolver, GuidedVelocity, clip_prediction, sample_drops, repeat_batch
-from .text import TextEmbedding, Tokenizer, lens_to_mask, FILLER
+from .text import TextEmbedding, Tokenizer, lens_to_mask, PAD
 from .audio import plan_duration
 from .dit import FusionDiT, ConvPositionEmbedding, count_params, param_table
 from .face import MOTION_NAMES, MOTION_INDEX, POSE_NAMES
@@ -97,7 +97,7 @@ class OmniTalker(nn.Module):
 # %% ../nbs/06_model.ipynb #0726ef05
 @patch
 def embed_text(self: OmniTalker,
-               text: torch.Tensor,       # (b, nt) long ids, FILLER after each row's end
+               text: torch.Tensor,       # (b, nt) long ids, filler or PAD after each row's end
                n: int, m: int,           # mel and motion frames of the (padded) clip
                mask_a: torch.Tensor | None = None, # (b, n) bool, real mel frames
                drop_text: torch.Tensor | None = None, # (b,) bool: CFG-drop the text of these rows
@@ -126,7 +126,7 @@ def forward(self: OmniTalker,
 @dataclass(frozen=True)
 class AVBatch:
     "A padded batch of clips: transcript ids, log-mel and motion codes, with real lengths."
-    text: torch.Tensor        # (b, nt) long, FILLER after each row's end
+    text: torch.Tensor        # (b, nt) long, PAD (-1) after each row's end: any tokenizer's batches pad alike
     mel: torch.Tensor         # (b, n, 100) log-mel, frames first; zeros after mel_lens
     mel_lens: torch.Tensor    # (b,) long, real mel frames
     motion: torch.Tensor      # (b, m, 62) motion codes; zeros after motion_lens
@@ -161,7 +161,7 @@ def collate(cls: AVBatch, items: list) -> AVBatch:
     if len({len(it) for it in items}) != 1 or len(items[0]) not in (3, 4):
         raise ValueError("AVBatch.collate: items must all be (ids, mel, motion) or all (ids, mel, motion, ref_seconds)")
     ids, mels, motions = zip(*[(torch.as_tensor(i, dtype=torch.long), torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(v, dtype=torch.float32)) for i, a, v, *_ in items])
-    text = torch.full((len(ids), max(map(len, ids))), FILLER, dtype=torch.long)   # (b, nt)
+    text = torch.full((len(ids), max(map(len, ids))), PAD, dtype=torch.long)   # (b, nt)
     for k, i in enumerate(ids): text[k, :len(i)] = i
     lens = lambda xs: torch.tensor([len(x) for x in xs])
     ref = torch.tensor([float(it[3]) for it in items]) if len(items[0]) == 4 else None   # (b,) or None
@@ -319,7 +319,7 @@ def _cut(x: torch.Tensor, start: torch.Tensor, stop: torch.Tensor) -> tuple[torc
 @patch
 @torch.no_grad()
 def sample(self: OmniTalker,
-           text: torch.Tensor,                 # (b, nt) long prompt ids (ref transcript <sep> new text), FILLER-padded
+           text: torch.Tensor,                 # (b, nt) long prompt ids (ref transcript <sep> new text), filler- or PAD-padded
            ref_mel: torch.Tensor,              # (b, n_ref, 100) reference log-mel
            ref_motion: torch.Tensor,           # (b, m_ref, 62) reference motion codes
            gen_frames: int | torch.Tensor,     # mel frames to generate, one int or (b,)
@@ -354,11 +354,14 @@ def sample(self: OmniTalker,
     ref_a = self.norm_mel(_place(ref_mel, ref_mel_lens, n)) * keep_a[..., None]   # (b, n, 100) standardised
     ref_b = self.norm_motion(_place(ref_motion, ref_motion_lens, m)) * keep_b[..., None]   # (b, m, 62) standardised
     text_a, text_b = self.embed_text(text.to(dev), n, m, mask_a)               # computed once for all steps
+    # the text features of a CFG pass that drops the text: zeros under the 'masked' filler rule, the filler embedding on the text's frames under 'f5' (nb 02)
+    null_a, null_b = self.embed_text(text.to(dev), n, m, mask_a, torch.ones(b, dtype=torch.bool, device=dev))
     def velocity(x, t, drop):   # x: (B, n, 100), (B, m, 62); t: (B,); drop: (B, 3) bool (text, audio ref, visual ref); B = r b
         r = x[0].shape[0] // b
         cond = lambda z, i: repeat_batch(z, r) * ~drop[:, i, None, None]                # condition i zeroed in the rows that drop it
+        text = lambda z, z0: torch.where(drop[:, 0, None, None], repeat_batch(z0, r), repeat_batch(z, r))   # dropped text: its null features
         with precision_context(dev, precision):
-            v = self(x[0], x[1], cond(ref_a, 1), cond(ref_b, 2), cond(text_a, 0), cond(text_b, 0), t, repeat_batch(mask_a, r), repeat_batch(mask_b, r), attn)
+            v = self(x[0], x[1], cond(ref_a, 1), cond(ref_b, 2), text(text_a, null_a), text(text_b, null_b), t, repeat_batch(mask_a, r), repeat_batch(mask_b, r), attn)
         return tuple(u.to(xi.dtype) for u, xi in zip(v, x))                    # guidance sums and ODE steps in the state's dtype
 
     scales = tuple(fc_v if v is None else v for v, fc_v in ((cfg_text, fc.cfg_text), (cfg_audio, fc.cfg_audio), (cfg_visual, fc.cfg_visual)))

@@ -11,12 +11,13 @@ import torch.nn.functional as F
 from torch import nn
 from einops import rearrange
 from fastcore.basics import patch
+from pathlib import Path
 from .config import TextConfig
 
 # %% auto #0
-__all__ = ['N_BYTES', 'SPECIALS', 'FILLER', 'SEP', 'VOCAB_SIZE', 'normalize', 'Tokenizer', 'TokenBatch', 'lens_to_mask',
-           'place_on_frames', 'sinusoidal_positions', 'GRN', 'ConvNeXtV2Block', 'TextEmbedding',
-           'text_embedding_param_count']
+__all__ = ['N_BYTES', 'SPECIALS', 'FILLER', 'SEP', 'VOCAB_SIZE', 'PAD', 'F5_REPLACEMENTS', 'normalize', 'Tokenizer', 'TokenBatch',
+           'lens_to_mask', 'place_on_frames', 'sinusoidal_positions', 'GRN', 'ConvNeXtV2Block', 'TextEmbedding',
+           'VocabTokenizer', 'read_vocab', 'text_embedding_param_count']
 
 # %% ../nbs/02_text.ipynb #cb03c738
 # This module is the appendix's Table 1 "TextEmbedding" (4 ConvNeXt-V2 blocks, dim 512, FFN 1024) and its tokenizer,
@@ -45,6 +46,7 @@ N_BYTES = 256                                                     # ids 0..255 a
 SPECIALS = ('<filler>', '<sep>', '<reserved0>', '<reserved1>')    # ids 256, 257, ...
 FILLER, SEP = N_BYTES + SPECIALS.index('<filler>'), N_BYTES + SPECIALS.index('<sep>')
 VOCAB_SIZE = N_BYTES + len(SPECIALS)                              # 260
+PAD = -1   # batch padding in an id tensor, whatever the tokenizer (F5-TTS's convention): read as the tokenizer's filler
 
 # %% ../nbs/02_text.ipynb #31336324
 def _speakable(s: str) -> bool: return any(unicodedata.category(c)[0] in 'LN' for c in s)
@@ -57,12 +59,15 @@ class Tokenizer:
     @classmethod
     def from_config(cls, cfg: TextConfig) -> Tokenizer:
         "The tokenizer for `cfg`; fails if `cfg.vocab_size` is not this tokenizer's vocabulary size."
+        if cfg.vocab is not None: return VocabTokenizer(cfg.vocab, cfg.max_chars)   # section 5: a vocabulary file
         if cfg.vocab_size != VOCAB_SIZE:
             raise ValueError(f"TextConfig.vocab_size is {cfg.vocab_size} but the byte tokenizer has {VOCAB_SIZE} ids "
                              f"({N_BYTES} bytes + {len(SPECIALS)} specials {SPECIALS})")
         return cls(max_chars=cfg.max_chars)
     @property
     def vocab_size(self) -> int: return VOCAB_SIZE
+    @property
+    def filler(self) -> int: "The id of frames without text."; return FILLER
 
 # %% ../nbs/02_text.ipynb #835c40bf
 @patch
@@ -98,7 +103,7 @@ def batch(self: Tokenizer, texts: list[str]) -> TokenBatch:
     "Encode `texts` and right-pad them with FILLER into one `(b, nt)` long tensor."
     if isinstance(texts, str) or len(texts) == 0: raise ValueError("texts must be a non-empty list of strings")
     rows = [self.encode(t) for t in texts]
-    ids = torch.full((len(rows), max(map(len, rows))), FILLER, dtype=torch.long)  # (b, nt)
+    ids = torch.full((len(rows), max(map(len, rows))), self.filler, dtype=torch.long)  # (b, nt)
     for i, r in enumerate(rows): ids[i, :len(r)] = torch.tensor(r)
     return TokenBatch(ids, torch.tensor([len(r) for r in rows]))
 
@@ -114,18 +119,20 @@ def lens_to_mask(lens: torch.Tensor, n: int) -> torch.Tensor:
     "`(b, n)` bool mask, True on the first `lens[i]` frames of row `i`."
     return torch.arange(n, device=lens.device) < lens[:, None]  # (b, n)
 
-def place_on_frames(text: torch.Tensor, seq_len: int, mask: torch.Tensor | None = None):
-    "Ids `(b, nt)` written on the first frames of `seq_len` frames, FILLER after; returns ids and real-text mask, `(b, n)` each."
+def place_on_frames(text: torch.Tensor, seq_len: int, mask: torch.Tensor | None = None,
+                    filler: int = FILLER, vocab_size: int = VOCAB_SIZE):   # the tokenizer's filler id and id count
+    "Ids `(b, nt)` written on the first frames of `seq_len` frames, `filler` after (and for PAD); returns ids and real-text mask, `(b, n)` each."
     # F5-TTS's alignment-free trick (https://arxiv.org/abs/2410.06885): id k on frame k, filler after the text
     if int(seq_len) != seq_len or seq_len < 1: raise ValueError(f"seq_len must be a positive number of frames, got {seq_len}")
     seq_len = int(seq_len)
     if text.ndim != 2 or text.dtype != torch.long: raise ValueError(f"text must be a (b, nt) long tensor, got {tuple(text.shape)} {text.dtype}")
-    if text.numel() and (int(text.min()) < 0 or int(text.max()) >= VOCAB_SIZE): raise ValueError(f"text ids must be in [0, {VOCAB_SIZE})")
-    real = text != FILLER                                             # (b, nt)
+    if text.numel() and (int(text.min()) < PAD or int(text.max()) >= vocab_size): raise ValueError(f"text ids must be in [0, {vocab_size}) or PAD ({PAD})")
+    text = text.masked_fill(text == PAD, filler)                      # batch padding is filler
+    real = text != filler                                             # (b, nt)
     if real[:, seq_len:].any():
         raise ValueError(f"text has {int(real.sum(1).max())} ids but is aligned to only seq_len={seq_len} frames")
-    ids = F.pad(text[:, :seq_len], (0, max(0, seq_len - text.shape[1])), value=FILLER)  # (b, n)
-    real = ids != FILLER                                              # (b, n)
+    ids = F.pad(text[:, :seq_len], (0, max(0, seq_len - text.shape[1])), value=filler)  # (b, n)
+    real = ids != filler                                              # (b, n)
     if mask is not None:
         if mask.shape != ids.shape or mask.dtype != torch.bool: raise ValueError(f"mask must be a ({ids.shape[0]}, {seq_len}) bool tensor, got {tuple(mask.shape)} {mask.dtype}")
         if (real & ~mask).any(): raise ValueError("a row's text is longer than its real frames (text ids fall where mask is False)")
@@ -172,23 +179,25 @@ class ConvNeXtV2Block(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.pwconv1, self.grn, self.pwconv2 = nn.Linear(dim, ffn_dim), GRN(ffn_dim), nn.Linear(ffn_dim, dim)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                grn_masked: bool = True) -> torch.Tensor:  # False: GRN's statistic over every frame (F5-TTS, section 5)
         "x (b, n, d), mask (b, n) True on real frames (None: all real) -> (b, n, d)."
         # y = x + W2 GRN(GELU(W1 LN(DWConv_k(x))))
         h = x if mask is None else x.masked_fill(~mask[..., None], 0.)  # padding looks like the conv's zero padding
         h = rearrange(self.dwconv(rearrange(h, 'b n d -> b d n')), 'b d n -> b n d')  # (b, n, d)
         h = F.gelu(self.pwconv1(self.norm(h)))                                          # (b, n, f)
-        return x + self.pwconv2(self.grn(h, mask))                                      # (b, n, d)
+        return x + self.pwconv2(self.grn(h, mask if grn_masked else None))              # (b, n, d)
 
 # %% ../nbs/02_text.ipynb #9b0f1e9d
 class TextEmbedding(nn.Module):
     "Text ids on the frame axis -> (b, n, d) features (Table 1: 4 ConvNeXt-V2 blocks, d 512, FFN 1024)."
     def __init__(self, cfg: TextConfig):
         super().__init__()
-        Tokenizer.from_config(cfg)  # checks cfg.vocab_size against the tokenizer's layout
+        self.filler = Tokenizer.from_config(cfg).filler  # also checks cfg.vocab_size against the tokenizer's layout
         if cfg.dim % 2: raise ValueError(f"TextConfig.dim must be even (sinusoidal positions), got {cfg.dim}")
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim, padding_idx=FILLER)
+        # under the 'f5' rule dropped text is the filler embedding on the text's frames, so that row is learned (section 5)
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim, padding_idx=self.filler if cfg.filler_rule == 'masked' else None)
         self.blocks = nn.ModuleList([ConvNeXtV2Block(cfg.dim, cfg.ffn_dim, cfg.kernel_size) for _ in range(cfg.n_blocks)])
 
 # %% ../nbs/02_text.ipynb #4ec59ea9
@@ -196,15 +205,74 @@ class TextEmbedding(nn.Module):
 def forward(self: TextEmbedding, text: torch.Tensor, seq_len: int, mask: torch.Tensor | None = None,
             drop_text: torch.Tensor | None = None) -> torch.Tensor:
     "text (b, nt) ids; seq_len frames; mask (b, n) True on the stream's real frames; drop_text (b,) bool -> (b, n, d)."
-    ids, real = place_on_frames(text, seq_len, mask)                          # (b, n), (b, n)
+    ids, real = place_on_frames(text, seq_len, mask, self.filler, self.cfg.vocab_size)  # (b, n), (b, n)
+    masked = self.cfg.filler_rule == 'masked'
     if drop_text is not None:
         if drop_text.shape != (ids.shape[0],) or drop_text.dtype != torch.bool:
             raise ValueError(f"drop_text must be a ({ids.shape[0]},) bool tensor, got {tuple(drop_text.shape)} {drop_text.dtype}")
-        ids, real = ids.masked_fill(drop_text[:, None], FILLER), real & ~drop_text[:, None]  # CFG: text -> filler
+        ids = ids.masked_fill(drop_text[:, None], self.filler)                # CFG: text -> filler
+        if masked: real = real & ~drop_text[:, None]                          # 'f5': the text's frames stay unmasked
     e = self.embed(ids)                                                       # (b, n, d)
     x = e + sinusoidal_positions(seq_len, self.cfg.dim, device=ids.device).to(e.dtype)  # (b, n, d)
-    for block in self.blocks: x = block(x, real)                              # (b, n, d), padding zeroed inside
+    for block in self.blocks: x = block(x, real, grn_masked=masked)           # (b, n, d), padding zeroed inside
     return x.masked_fill(~real[..., None], 0.)                                # (b, n, d)
+
+# %% ../nbs/02_text.ipynb #024f32e8
+F5_REPLACEMENTS = str.maketrans({';': ',', '“': '"', '”': '"', '‘': "'", '’': "'"})   # F5-TTS's convert_char_to_pinyin
+
+@dataclass(frozen=True)
+class VocabTokenizer(Tokenizer):
+    "Characters -> ids of a vocabulary file (F5-TTS's `vocab.txt`): id 0 = filler, entry k = id k + 1; unknown characters -> entry 0."
+    vocab: tuple = ()   # the file's entries, in order
+    @classmethod
+    def from_file(cls, path, max_chars: int = 1000) -> VocabTokenizer:
+        "Read a vocab.txt as F5-TTS does: one entry per line, the line's text without its newline."
+        return cls(read_vocab(path), max_chars)
+    def __init__(self, vocab, max_chars: int = 1000):
+        object.__setattr__(self, 'vocab', tuple(vocab)); object.__setattr__(self, 'max_chars', max_chars)
+        object.__setattr__(self, '_index', {c: k + 1 for k, c in enumerate(self.vocab)})
+    @property
+    def vocab_size(self) -> int: return len(self.vocab) + 1
+    @property
+    def filler(self) -> int: return 0
+
+def read_vocab(path) -> tuple:
+    "A vocab.txt's entries: line k (its text without the newline) is entry k; a missing file is a clear error."
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"vocabulary file not found: {p}")
+    lines = p.read_text(encoding='utf-8').split('\n')      # text mode, as F5-TTS reads it: CRLF files (F5TTS_v1_Base's) read as LF
+    entries = tuple(lines[:-1] if lines[-1] == '' else lines)  # only a newline ends a line (an entry may be any other character)
+    if not entries: raise ValueError(f"vocabulary file is empty: {p}")
+    return entries
+
+# %% ../nbs/02_text.ipynb #873492a1
+@patch
+def encode(self: VocabTokenizer, text: str) -> list[int]:
+    "Normalised `text`, F5-TTS's replacements, then one id per character (unknown -> entry 0)."
+    s = normalize(text)
+    if not s: raise ValueError(f"text is empty (nothing left after normalising whitespace): {text!r}")
+    if len(s) > self.max_chars: raise ValueError(f"text is too long: {len(s)} characters after normalisation, max_chars is {self.max_chars}")
+    if not _speakable(s): raise ValueError(f"text has nothing speakable (no letter or digit): {s[:50]!r}")
+    return [self._index.get(c, 1) for c in s.translate(F5_REPLACEMENTS)]
+
+@patch
+def decode(self: VocabTokenizer, ids) -> str:
+    "Text of `ids`; filler ids are skipped."
+    ids = ids.tolist() if torch.is_tensor(ids) else list(ids)
+    bad = [i for i in ids if not 0 <= i < self.vocab_size]
+    if bad: raise ValueError(f"ids must be in [0, {self.vocab_size}), got {bad[:5]}")
+    return ''.join(self.vocab[i - 1] for i in ids if i != self.filler)
+
+@patch
+def prompt(self: VocabTokenizer, ref_text: str, gen_text: str) -> list[int]:
+    "Ids of the reference transcript and the text to speak joined as F5-TTS's inference joins them (no separator id)."
+    n = len(normalize(ref_text)) + len(normalize(gen_text))
+    if n > self.max_chars: raise ValueError(f"reference + new text is too long: {n} characters, max_chars is {self.max_chars}")
+    ref = normalize(ref_text)
+    # F5-TTS's preprocess_ref_audio_text ends the transcript with ". ", then infer_batch_process adds a space after a 1-byte character
+    if not ref.endswith('. ') and not ref.endswith('。'): ref += ' ' if ref.endswith('.') else '. '
+    if len(ref[-1].encode('utf-8')) == 1: ref += ' '
+    return [self._index.get(c, 1) for c in ref.translate(F5_REPLACEMENTS)] + self.encode(gen_text)
 
 # %% ../nbs/02_text.ipynb #f1628d4d
 def text_embedding_param_count(cfg: TextConfig) -> int:

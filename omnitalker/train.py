@@ -266,11 +266,15 @@ class Trainer:
                  num_workers: int = 0,            # DataLoader workers (items must not draw random numbers)
                  progress: bool = True,           # tqdm bar on rank 0
                  cpu_autocast: bool = False,      # bf16 autocast on the CPU too
-                 on_save: Callable[[Path], Any] | None = None):   # called with each checkpoint directory once written (rank 0)
+                 on_save: Callable[[Path], Any] | None = None,    # called with each checkpoint directory once written (rank 0)
+                 warm_names: Sequence[str] = ()):  # parameters a warm start filled: their learning rate is scaled by cfg.warm_lr_scale for cfg.warm_updates updates
         if not isinstance(model, Trainable): raise TypeError(f"{type(model).__name__} has no `loss(batch, generator)` method")
         lr_at(0, cfg, schedule, min_lr_frac)  # validates schedule and min_lr_frac
         self.cfg, self.collate, self.run_dir, self.schedule, self.min_lr_frac = cfg, collate, Path(run_dir), schedule, min_lr_frac
         self.dataset, self.num_workers, self.progress, self.on_save = dataset, num_workers, progress, on_save
+        self.warm_names = frozenset(warm_names)
+        unknown = self.warm_names - {n for n, _ in model.named_parameters()}
+        if unknown: raise ValueError(f"warm_names: the model has no parameter {sorted(unknown)[0]!r}")
         self.device, self.dist = torch.device(device), dist_info()
         self.model = model.to(self.device)
         if hasattr(model, 'dit'): model.dit.checkpointing = cfg.activation_checkpointing   # nb 05: memory for compute
@@ -292,7 +296,12 @@ def _setup_params(self: Trainer):
     self.g_named = [(n, p) for n, p in named if id(p) not in d_ids]
     self.d_named = [(n, p) for n, p in named if id(p) in d_ids]
     adamw = lambda ps: torch.optim.AdamW([p for _, p in ps], lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    self.opt = adamw(self.g_named)
+    if self.warm_names:   # two groups, warm-started weights second (their order is their names' order in both: checkpoints stay comparable)
+        self.g_named = [x for x in self.g_named if x[0] not in self.warm_names] + [x for x in self.g_named if x[0] in self.warm_names]
+        n_new = len(self.g_named) - len(self.warm_names)
+        self.opt = torch.optim.AdamW([{'params': [p for _, p in self.g_named[:n_new]]}, {'params': [p for _, p in self.g_named[n_new:]], 'warm': True}],
+                                     lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    else: self.opt = adamw(self.g_named)
     self.opt_d = adamw(self.d_named) if self.is_gan else None
     self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
     self.loss_module = _LossModule(m)
@@ -321,9 +330,10 @@ def _backward_step(self: Trainer, which: str, batch, opt, named) -> tuple[LossOu
 def train_step(self: Trainer, batch) -> tuple[LossOutput, LossOutput | None, torch.Tensor]:
     "One update at `self.step` on a collated batch: (generator loss, discriminator loss or None, grad norm)."
     s, r = self.step, self.dist.rank
+    lr, warm = lr_at(s, self.cfg, self.schedule, self.min_lr_frac), self.cfg.warm_lr_scale if s < self.cfg.warm_updates else 1.0
     for opt in (self.opt, self.opt_d):
         if opt is not None:
-            for g in opt.param_groups: g['lr'] = lr_at(s, self.cfg, self.schedule, self.min_lr_frac)
+            for g in opt.param_groups: g['lr'] = lr * (warm if g.get('warm') else 1.0)   # warm-started weights: frozen (0) or slow at first
     self.model.train()
     self.generator.manual_seed(derive_seed(self.cfg.seed, SEED_LOSS, s, r))
     torch.manual_seed(derive_seed(self.cfg.seed, SEED_GLOBAL, s, r))   # dropout and other global-RNG users
@@ -730,16 +740,21 @@ def train_main(recipe: TrainRecipe | str | Path,  # a recipe, or its JSON file
     records = recipe_records(recipe, worlds)
     torch.manual_seed(recipe.train.seed)
     model = OmniTalker(recipe.model)
-    if not resume and recipe.init is None:   # from scratch: the motion standardised by these clips (nb 06)
+    if not resume and recipe.init is None:   # from scratch or F5-TTS: the motion standardised by these clips (nb 06)
         model.set_motion_stats(torch.cat([torch.as_tensor(load_clip(r.sidecar).motion.coeffs, dtype=torch.float32) for r in records]))
+    warm = []
+    if recipe.warm_start is not None:        # F5-TTS's audio stream (nb 06a); on resume the checkpoint holds it already
+        from omnitalker.interop import warm_start_f5, f5_parameter_names
+        warm = f5_parameter_names(recipe.model)
+        if not resume: warm_start_f5(model, recipe.warm_start)
     release = out / 'generator'
     tr = Trainer(model, recipe_dataset(recipe, records), recipe.train, collate, out, device=device, num_workers=workers,
-                 progress=progress, on_save=lambda ck: release_from_run(ck, release))
+                 progress=progress, on_save=lambda ck: release_from_run(ck, release), warm_names=warm)
     if resume: tr.resume(out)
     elif recipe.init is not None: tr.init_from(recipe.init) if Path(recipe.init).is_dir() else tr.init_from_release(recipe.init)
     out.mkdir(parents=True, exist_ok=True); recipe.to_json(out / 'recipe.json')
     target = min(recipe.train.max_steps, stop or recipe.train.max_steps)
-    begin = f'resuming at update {tr.step}' if resume else f"from {recipe.init or 'scratch'}"
+    begin = f'resuming at update {tr.step}' if resume else f"from {recipe.init or (f'F5-TTS {recipe.warm_start}' if recipe.warm_start else 'scratch')}"
     print(f"train: {len(records)} clips of {len({r.speaker for r in records})} people; {begin}; to update {target} of {recipe.train.max_steps}, on {device}")
     tr.fit(max(0, target - tr.step))
     print(f"train: {tr.step} updates; release {release}")

@@ -72,3 +72,25 @@ def test_train_tiny_run_writes_a_loadable_release(tmp_path):
     g = load_release(OmniTalker, tmp_path / 'run' / 'generator')
     assert g.config == TrainRecipe.from_json(tmp_path / 'recipe.json').model
     assert (tmp_path / 'run' / 'log.csv').read_text().count('\n') == 3     # a header and one row per update
+
+def test_train_from_f5_then_generate(tmp_path):
+    "`train --f5`: the warm-start recipe on the small F5-TTS fixture (nb 06a), two updates; its release generates a video like any other."
+    import json
+    from omnitalker.model import OmniTalker
+    from omnitalker.train import load_release
+    r = run('train', '--print-recipe', 'tiny')
+    recipe = json.loads(r.stdout)
+    recipe['train'].update(batch_size=2, warmup_steps=1, max_steps=4, log_every=1, ckpt_every=2)
+    (tmp_path / 'base.json').write_text(json.dumps(recipe))
+    f5 = DATA / 'f5_fixture' / 'f5_small.safetensors'
+    r = run('train', str(tmp_path / 'base.json'), '--f5', str(f5), '--world', str(DATA / 'world'), '--out', str(tmp_path / 'run'), '--device', 'cpu', '--steps', '2')
+    assert r.returncode == 0, r.stdout + r.stderr
+    g = load_release(OmniTalker, tmp_path / 'run' / 'generator')
+    assert g.config.text.filler_rule == 'f5' and g.config.text.vocab[0] == ' '   # the vocabulary beside the checkpoint, inside the release
+    out = tmp_path / 'f5.mp4'
+    r = subprocess.run([str(BIN), 'generate', '--generator', str(tmp_path / 'run' / 'generator'), '--text', 'Hello there.', '--steps', '2', '--out', str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and out.stat().st_size > 1000, r.stdout + r.stderr
+    r = run('train', '--f5', str(tmp_path / 'missing.safetensors'), '--world', str(DATA / 'world'), '--out', str(tmp_path / 'run2'))
+    assert r.returncode == 2 and 'not found' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not (tmp_path / 'run2').exists()
