@@ -217,7 +217,7 @@ def forward(self: TextEmbedding, text: torch.Tensor, seq_len: int, mask: torch.T
     for block in self.blocks: x = block(x, real, grn_masked=masked)           # (b, n, d), padding zeroed inside
     return x.masked_fill(~real[..., None], 0.)                                # (b, n, d)
 
-# %% ../nbs/02_text.ipynb #024f32e8
+# %% ../nbs/02_text.ipynb #b6f2b5f1
 F5_REPLACEMENTS = str.maketrans({';': ',', '“': '"', '”': '"', '‘': "'", '’': "'"})   # F5-TTS's convert_char_to_pinyin
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def read_vocab(path) -> tuple:
     if not entries: raise ValueError(f"vocabulary file is empty: {p}")
     return entries
 
-# %% ../nbs/02_text.ipynb #873492a1
+# %% ../nbs/02_text.ipynb #a0c9bf3d
 @patch
 def encode(self: VocabTokenizer, text: str) -> list[int]:
     "Normalised `text`, F5-TTS's replacements, then one id per character (unknown -> entry 0)."
