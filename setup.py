@@ -33,7 +33,8 @@ scale_requirements = shlex.split(cfg.get('scale_requirements', ''))  # optional:
 # pattern, folder by folder (each folder a data-only package): a stray file dropped into data_samples/ stays out.
 sample_files = {'omnitalker.data_samples': ['README.md', 'arctic_a0007.COPYING', 'arctic_a0007.wav', 'reference_arctic_a0007.*'],
                 'omnitalker.data_samples.checkpoints': ['*_tiny.json', '*_tiny.recipe.json', '*_tiny.safetensors'],
-                'omnitalker.data_samples.world': ['sample_?.json', 'sample_?.mp4', 'sample_?.mel.npy', 'sample_?.motion.npz']}
+                'omnitalker.data_samples.world': ['sample_?.json', 'sample_?.mp4', 'sample_?.mel.npy', 'sample_?.motion.npz'],
+                'omnitalker.data_samples.f5_fixture': ['f5_small.json', 'f5_small.safetensors', 'f5_small_parity.safetensors', 'vocab.txt']}
 
 project_urls = {}
 if cfg.get('doc_host'): project_urls["Documentation"] = cfg['doc_host'] + cfg.get('doc_baseurl', '')
