@@ -339,7 +339,9 @@ def train_step(self: Trainer, batch) -> tuple[LossOutput, LossOutput | None, tor
     torch.manual_seed(derive_seed(self.cfg.seed, SEED_GLOBAL, s, r))   # dropout and other global-RNG users
     batch = to_device(batch, self.device)
     d_out = self._backward_step('d', batch, self.opt_d, self.d_named)[0] if self.is_gan else None
-    g_out, gnorm = self._backward_step('g', batch, self.opt, self.g_named)
+    # frozen warm-started weights stay out of the clipping norm: their gradients must not shrink the others' steps
+    trained = [x for x in self.g_named if x[0] not in self.warm_names] if warm == 0 and self.warm_names else self.g_named
+    g_out, gnorm = self._backward_step('g', batch, self.opt, trained)
     self.scaler.update()
     self.ema.update(self.g_named, s)
     self.step += 1
