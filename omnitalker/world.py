@@ -15,12 +15,12 @@ from .audio import resample, log_mel
 from .face import (BLENDSHAPE_NAMES, MOTION_INDEX, REGIONS, Camera, HeadTemplate, Motion, keypoints, project, rotation_matrix)
 
 # %% auto #0
-__all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS', 'FACE_SOURCES', 'SENTENCES', 'THREAD_ENV',
-           'SAMPLE_SPEAKERS', 'SAMPLE_TEXTS', 'REFERENCE_SPEAKER', 'RAW_KINDS', 'KEPT_KINDS', 'BROLL_IMAGES',
-           'FADE_SECONDS', 'RAW_ZOOM', 'RAW_SPEAKERS', 'LONG_TAKE_SECONDS', 'RAW_FORMATS', 'RAW_PLAN', 'BAD_OK',
-           'BAD_UNREADABLE', 'BAD_NO_VIDEO', 'BAD_NO_AUDIO', 'Voice', 'Phone', 'Word', 'Speech', 'Espeak', 'synthesize',
-           'expected_f0', 'estimate_f0', 'viseme_of', 'viseme_track', 'speech_envelope', 'lagged_corr', 'Emotion',
-           'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
+__all__ = ['VARIANT_F0', 'RANGE_F0_SLOPE', 'VISEME_SHAPES', 'VISEMES', 'EMOTIONS', 'SPEAKER_EMOTIONS', 'FACE_SOURCES',
+           'SENTENCES', 'THREAD_ENV', 'SAMPLE_SPEAKERS', 'SAMPLE_TEXTS', 'REFERENCE_SPEAKER', 'RAW_KINDS', 'KEPT_KINDS',
+           'BROLL_IMAGES', 'FADE_SECONDS', 'RAW_ZOOM', 'RAW_SPEAKERS', 'LONG_TAKE_SECONDS', 'RAW_FORMATS', 'RAW_PLAN',
+           'BAD_OK', 'BAD_UNREADABLE', 'BAD_NO_VIDEO', 'BAD_NO_AUDIO', 'Voice', 'Phone', 'Word', 'Speech', 'Espeak',
+           'synthesize', 'expected_f0', 'estimate_f0', 'viseme_of', 'viseme_track', 'speech_envelope', 'lagged_corr',
+           'Emotion', 'Style', 'blink_track', 'count_blinks', 'head_track', 'gaze_track', 'phrase_ends', 'synth_motion',
            'FaceSpec', 'Speaker', 'random_speaker', 'Clip', 'make_clip', 'whole_frames', 'clip_from_speech',
            'make_take', 'estimate_head', 'StyleEstimate', 'estimate_style', 'load_face', 'FaceRig', 'rig_face',
            'tps_fit', 'tps_apply', 'FaceRenderer', 'write_mp4', 'write_clip', 'ClipFiles', 'load_clip', 'WorldSummary',
@@ -268,13 +268,16 @@ class Emotion:
     pitch_shift: int = 0        # added to Voice.pitch
     range_scale: float = 1.0    # Voice.pitch_range multiplier
     rate_scale: float = 1.0     # Voice.rate multiplier
+    volume_scale: float = 1.0   # Voice.volume multiplier (the energy of the voice)
 
 EMOTIONS = {
     'neutral': Emotion(),
     'happy': Emotion((('mouthSmileLeft', 0.45), ('mouthSmileRight', 0.45), ('cheekSquintLeft', 0.3), ('cheekSquintRight', 0.3), ('browInnerUp', 0.1)), 8, 1.4, 1.05),
     'sad': Emotion((('mouthFrownLeft', 0.4), ('mouthFrownRight', 0.4), ('browInnerUp', 0.55), ('mouthPressLeft', 0.15), ('mouthPressRight', 0.15)), -6, 0.5, 0.85),
     'angry': Emotion((('browDownLeft', 0.6), ('browDownRight', 0.6), ('noseSneerLeft', 0.3), ('noseSneerRight', 0.3), ('eyeSquintLeft', 0.3), ('eyeSquintRight', 0.3)), 4, 1.2, 1.1),
+    'surprised': Emotion((('eyeWideLeft', 0.6), ('eyeWideRight', 0.6), ('browInnerUp', 0.5), ('browOuterUpLeft', 0.5), ('browOuterUpRight', 0.5), ('jawOpen', 0.15)), 12, 1.5, 1.1, 1.3),
 }
+SPEAKER_EMOTIONS = ('neutral', 'happy', 'sad', 'angry')   # the presets a random speaker is drawn with ('surprised' came later: worlds stay as they were)
 
 # %% ../nbs/07_world.ipynb #31d8d44a
 @dataclass(frozen=True)
@@ -400,7 +403,7 @@ class Speaker:
         "The voice after the emotion preset's changes."
         e = EMOTIONS[self.style.emotion]; v = self.voice
         return replace(v, pitch=int(np.clip(v.pitch + e.pitch_shift, 0, 100)), pitch_range=int(np.clip(v.pitch_range * e.range_scale, 0, 100)),
-                       rate=int(np.clip(v.rate * e.rate_scale, 80, 450)))
+                       rate=int(np.clip(v.rate * e.rate_scale, 80, 450)), volume=int(np.clip(v.volume * e.volume_scale, 0, 200)))
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
     def from_dict(cls, d: dict) -> Speaker:
@@ -417,7 +420,7 @@ def random_speaker(index: int, rng: np.random.Generator) -> Speaker:
     face = FaceSpec(FACE_SOURCES[index % len(FACE_SOURCES)], bool(rng.integers(2)), u(2.1, 2.8), u(-15, 15), u(0.6, 1.3), u(0.8, 1.25))
     voice = Voice(str(rng.choice(_ACCENTS)), str(rng.choice(_VARIANTS)), int(rng.integers(25, 76)), int(rng.integers(30, 81)), int(rng.integers(130, 201)))
     style = Style(u(0.03, 0.15), u(0.4, 1.2), u(0.02, 0.1), u(8, 30), u(0.3, 2.5), u(0.05, 0.2), u(0.0, 0.8), u(0, 0.3), u(0, 0.3),
-                  str(rng.choice(tuple(EMOTIONS))), u(0.8, 1.2))
+                  str(rng.choice(SPEAKER_EMOTIONS)), u(0.8, 1.2))
     return Speaker(f"spk{index:03d}", face, voice, style)
 
 # %% ../nbs/07_world.ipynb #ddde3668
@@ -742,13 +745,16 @@ class WorldSummary:
     "What a `world_main` run did."
     out: str; speakers: int; written: int; skipped: int; seconds: float; audio_seconds: float
 
-def _take_job(out: str, speaker: dict, texts: list, seeds: list, names: list, render: bool, take: int | None) -> float:
-    "Worker: make and write the clips of one take (`take` None: a lone clip); returns their duration in seconds."
+def _take_job(out: str, speaker: dict, texts: list, seeds: list, names: list, render: bool, take: int | None,
+              emotion: str | None = None) -> float:
+    "Worker: make and write the clips of one take (`take` None: a lone clip; `emotion` None: the speaker's own); returns their duration in seconds."
     spk = Speaker.from_dict(speaker); out = Path(out)
     rig = FaceRig.load(out / 'speakers' / f"{spk.id}.rig.npz")
+    if emotion is not None: spk = replace(spk, style=replace(spk.style, emotion=emotion))   # this clip's emotion, face and voice
     clips, renderer = make_take(spk, texts, seeds, rig.rest), FaceRenderer(rig) if render else None
     for k, (clip, name) in enumerate(zip(clips, names)):
-        write_clip(clip, out / 'clips', name, renderer, None if take is None else {'take': take, 'position': k})
+        extra = ({} if take is None else {'take': take, 'position': k}) | ({} if emotion is None else {'emotion': emotion})
+        write_clip(clip, out / 'clips', name, renderer, extra or None)
     return sum(c.speech.duration for c in clips)
 
 # %% ../nbs/07_world.ipynb #e64139f4
@@ -765,8 +771,9 @@ def _world_speakers(out: Path, n: int, seed: int, size: int, first: int = 0) -> 
         spks.append(spk)
     return spks
 
-def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, first: int = 0, take: int = 1) -> list:
-    "(out, speaker, texts, seeds, names, render, take) of every take with a clip not yet written; `spks[0]` is speaker number `first`."
+def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, first: int = 0, take: int = 1,
+                emotions: tuple | None = None) -> list:
+    "(out, speaker, texts, seeds, names, render, take, emotion) of every take with a clip not yet written; `spks[0]` is speaker number `first`."
     jobs = []
     for i, spk in enumerate(spks, first):
         for t in range(0, clips, take):
@@ -774,7 +781,8 @@ def _world_jobs(out: Path, spks: list, clips: int, seed: int, render: bool, firs
             ss = [int(np.random.SeedSequence([seed, i, j]).generate_state(1)[0]) for j in js]
             names = [f"{spk.id}_{j:04d}" for j in js]
             if not all((out / 'clips' / f"{n}.json").exists() for n in names):   # a take is remade whole (identically)
-                jobs.append((str(out), spk.to_dict(), [SENTENCES[s % len(SENTENCES)] for s in ss], ss, names, render, t // take if take > 1 else None))
+                jobs.append((str(out), spk.to_dict(), [SENTENCES[s % len(SENTENCES)] for s in ss], ss, names, render, t // take if take > 1 else None,
+                             None if emotions is None else emotions[(i + t) % len(emotions)]))
     return jobs
 
 # %% ../nbs/07_world.ipynb #6315c9dd
@@ -810,15 +818,19 @@ def world_main(out: str | Path,        # output directory (created; an existing 
                progress: bool = True,
                first: int = 0,          # number of the first speaker: speakers first, ..., first + speakers - 1 (a set no other world has)
                take: int = 1,           # clips per take: a speaker's clips j, j+1, ... said in a row with one motion track (1: every clip alone)
+               emotions: tuple | None = None,   # an emotion per clip: clip j of speaker i in emotions[(i + j) % len]; None: each speaker's own
               ) -> WorldSummary:
     "Generate (or resume) a synthetic world of speakers and clips; the `omnitalker world` verb."
     if speakers < 1 or clips < 1: raise ValueError(f"world_main: speakers and clips must be >= 1, got {speakers}, {clips}")
     if workers < 1: raise ValueError(f"world_main: workers must be >= 1, got {workers}")
     if first < 0: raise ValueError(f"world_main: first must be >= 0, got {first}")
     if take < 1: raise ValueError(f"world_main: take must be >= 1, got {take}")
+    if emotions is not None:
+        if not emotions or set(emotions) - set(EMOTIONS): raise ValueError(f"world_main: emotions must be names from {tuple(EMOTIONS)}, got {emotions}")
+        if take != 1: raise ValueError(f"world_main: an emotion per clip needs take=1 (a take has one motion track), got take={take}")
     t0, out = time.time(), Path(out)
     spks = _world_speakers(out, speakers, seed, size, first)
-    jobs = _world_jobs(out, spks, clips, seed, render, first, take)
+    jobs = _world_jobs(out, spks, clips, seed, render, first, take, emotions)
     from tqdm.auto import tqdm
     bar = tqdm(total=len(jobs), desc='world takes' if take > 1 else 'world clips', disable=not progress)
     secs = 0.0
