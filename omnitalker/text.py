@@ -253,6 +253,11 @@ def encode(self: VocabTokenizer, text: str) -> list[int]:
     if not s: raise ValueError(f"text is empty (nothing left after normalising whitespace): {text!r}")
     if len(s) > self.max_chars: raise ValueError(f"text is too long: {len(s)} characters after normalisation, max_chars is {self.max_chars}")
     if not _speakable(s): raise ValueError(f"text has nothing speakable (no letter or digit): {s[:50]!r}")
+    return self._ids(s)
+
+@patch
+def _ids(self: VocabTokenizer, s: str) -> list[int]:
+    "F5-TTS's replacements, then one id per character; a character the file lacks is entry 0 (id 1)."
     return [self._index.get(c, 1) for c in s.translate(F5_REPLACEMENTS)]
 
 @patch
@@ -272,7 +277,7 @@ def prompt(self: VocabTokenizer, ref_text: str, gen_text: str) -> list[int]:
     # F5-TTS's preprocess_ref_audio_text ends the transcript with ". ", then infer_batch_process adds a space after a 1-byte character
     if not ref.endswith('. ') and not ref.endswith('。'): ref += ' ' if ref.endswith('.') else '. '
     if len(ref[-1].encode('utf-8')) == 1: ref += ' '
-    return [self._index.get(c, 1) for c in ref.translate(F5_REPLACEMENTS)] + self.encode(gen_text)
+    return self._ids(ref) + self.encode(gen_text)
 
 # %% ../nbs/02_text.ipynb #f1628d4d
 def text_embedding_param_count(cfg: TextConfig) -> int:
